@@ -1,0 +1,414 @@
+"""The version matrix and the Jinja extension that gives it to copier.yml and the templates.
+
+Everything here is a plain function of the matrix in `torch_matrix.yml` and of the answers, so
+the rules (which backend exists for which torch, which pins go together, what a valid answer
+is) are unit-tested without Copier. `TorchMatrixExtension` only registers them in Jinja.
+"""
+
+from __future__ import annotations
+
+import keyword
+import re
+import subprocess
+import sys
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import yaml
+from jinja2.ext import Extension
+
+MATRIX_PATH = Path(__file__).with_name("torch_matrix.yml")
+RECOMMENDED = "recommended"
+FAMILIES = ("cpu", "cuda", "rocm", "xpu")
+LIBRARIES = ("torchvision", "torchaudio")
+# Names a project package must not take: importing them would shadow a real module.
+SHADOWED_NAMES = frozenset(
+    {"torch", "torchvision", "torchaudio", "test", "tests", "numpy", "src", "setup", "main"}
+) | frozenset(sys.stdlib_module_names)
+CREDENTIAL_HELP = (
+    "keep credentials out of the URL (it is written to pyproject.toml and the answers file): "
+    "uv reads UV_INDEX_<NAME>_USERNAME / UV_INDEX_<NAME>_PASSWORD, "
+    "poetry reads POETRY_HTTP_BASIC_<NAME>_USERNAME / POETRY_HTTP_BASIC_<NAME>_PASSWORD, "
+    "pip reads ~/.netrc or a keyring"
+)
+
+
+@cache
+def load_matrix(path: Path = MATRIX_PATH) -> dict:
+    """The matrix file, parsed once per process."""
+    return yaml.safe_load(path.read_text(encoding="utf-8"))
+
+
+def _version_key(version: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in re.findall(r"\d+", version))
+
+
+def torch_versions(matrix: dict | None = None) -> list[str]:
+    """Torch releases the template supports, newest first."""
+    matrix = matrix or load_matrix()
+    return sorted(matrix["releases"], key=_version_key, reverse=True)
+
+
+def resolve_torch(torch_version: str, matrix: dict | None = None) -> str:
+    """The concrete torch version of an answer: `recommended` follows the matrix."""
+    matrix = matrix or load_matrix()
+    return matrix["recommended"]["torch"] if torch_version == RECOMMENDED else torch_version
+
+
+def release(torch_version: str, matrix: dict | None = None) -> dict:
+    matrix = matrix or load_matrix()
+    return matrix["releases"][resolve_torch(torch_version, matrix)]
+
+
+def family_of(variant: str) -> str:
+    """`cu130` -> `cuda`, `rocm7.1` -> `rocm`, `cpu` and `xpu` are their own family."""
+    if variant.startswith("cu"):
+        return "cuda"
+    if variant.startswith("rocm"):
+        return "rocm"
+    return variant
+
+
+def _choices(offered: list[str], current: str, reason: str, labels: dict | None = None) -> dict:
+    """Copier choices: the offered values, plus the current answer, disabled with `reason`,
+    when it is not among them (Copier then prints the reason and writes nothing)."""
+    labels = labels or {}
+    choices: dict = {labels.get(value, value): value for value in offered}
+    if current and current not in offered:
+        choices[f"{current} (not available)"] = {"value": current, "validator": reason}
+    return choices
+
+
+def torch_version_error(torch_version: str, matrix: dict | None = None) -> str:
+    offered = [RECOMMENDED, *torch_versions(matrix)]
+    if torch_version in offered:
+        return ""
+    return (
+        f"torch {torch_version} is not in this template's matrix. Choose one of: "
+        f"{', '.join(offered)} (e.g. `-d torch_version={offered[1]}`)"
+    )
+
+
+def torch_version_choices(current: str = "", matrix: dict | None = None) -> dict:
+    matrix = matrix or load_matrix()
+    offered = [RECOMMENDED, *torch_versions(matrix)]
+    labels = {RECOMMENDED: f"recommended (now {matrix['recommended']['torch']})"}
+    return _choices(offered, current, torch_version_error(current, matrix), labels)
+
+
+def resolve_backend(torch_version: str, backend: str, matrix: dict | None = None) -> str:
+    """The index variant of an answer: a family means its recommended variant for this torch
+    (or the newest one it has), an explicit variant stays as it is."""
+    matrix = matrix or load_matrix()
+    variants = release(torch_version, matrix)["variants"]
+    if backend not in FAMILIES or backend in variants:
+        return backend
+    preferred = matrix["recommended"].get(backend)
+    if preferred in variants:
+        return preferred
+    in_family = [v for v in variants if family_of(v) == backend]
+    return max(in_family, key=_version_key) if in_family else backend
+
+
+def backend_choices(torch_version: str, matrix: dict | None = None) -> list[str]:
+    """Families this torch has a build for, then every explicit variant."""
+    variants = release(torch_version, matrix)["variants"]
+    families = [f for f in FAMILIES if any(family_of(v) == f for v in variants)]
+    return families + [v for v in variants if v not in families]
+
+
+def backend_error(torch_version: str, backend: str, matrix: dict | None = None) -> str:
+    """Why a backend answer cannot be built, or "" when it can."""
+    offered = backend_choices(torch_version, matrix)
+    if backend in offered:
+        return ""
+    torch = resolve_torch(torch_version, matrix)
+    elsewhere = [v for v in torch_versions(matrix) if backend in backend_choices(v, matrix)]
+    hint = f" It exists for torch {', '.join(elsewhere)}." if elsewhere else ""
+    example = family_of(backend) if family_of(backend) in offered else offered[0]
+    return (
+        f"torch {torch} has no '{backend}' build. Choose one of: {', '.join(offered)} "
+        f"(e.g. `-d torch_backend={example}`).{hint}"
+    )
+
+
+def torch_backend_choices(torch_version: str, current: str = "", matrix: dict | None = None):
+    offered = backend_choices(torch_version, matrix)
+    return _choices(offered, current, backend_error(torch_version, current, matrix))
+
+
+def python_choices(torch_version: str, matrix: dict | None = None) -> list[str]:
+    return list(release(torch_version, matrix)["python"])
+
+
+def default_python(torch_version: str, matrix: dict | None = None) -> str:
+    """The recommended Python when this torch supports it, else the newest it supports."""
+    matrix = matrix or load_matrix()
+    supported = python_choices(torch_version, matrix)
+    preferred = matrix["recommended"]["python"]
+    return preferred if preferred in supported else max(supported, key=_version_key)
+
+
+def python_error(torch_version: str, python_version: str, matrix: dict | None = None) -> str:
+    supported = python_choices(torch_version, matrix)
+    if python_version in supported:
+        return ""
+    torch = resolve_torch(torch_version, matrix)
+    return (
+        f"torch {torch} supports Python {', '.join(supported)}; choose one of those "
+        f"(e.g. `-d python_version={default_python(torch_version, matrix)}`)"
+    )
+
+
+def python_version_choices(torch_version: str, current: str = "", matrix: dict | None = None):
+    offered = python_choices(torch_version, matrix)
+    return _choices(offered, current, python_error(torch_version, current, matrix))
+
+
+def library_error(
+    library: str, torch_version: str, backend: str, matrix: dict | None = None
+) -> str:
+    """Why `library` cannot be offered next to this torch and backend, or ""."""
+    row = release(torch_version, matrix)
+    facts = row.get(library)
+    torch = resolve_torch(torch_version, matrix)
+    if not facts:
+        return f"no {library} build pairs with torch {torch}"
+    variant = resolve_backend(torch_version, backend, matrix)
+    if variant in facts.get("missing", []):
+        return f"{library} {facts['version']} has no {variant} build for torch {torch}"
+    return ""
+
+
+def available_libraries(torch_version: str, backend: str, matrix: dict | None = None) -> list:
+    return [lib for lib in LIBRARIES if not library_error(lib, torch_version, backend, matrix)]
+
+
+def library_choices(torch_version: str, backend: str, matrix: dict | None = None) -> dict:
+    """Multiselect choices; a library without a compatible build is listed disabled, with why."""
+    choices = {}
+    for library in LIBRARIES:
+        reason = library_error(library, torch_version, backend, matrix)
+        choices[library] = {"value": library, "validator": reason}
+    return choices
+
+
+def pins(torch_version: str, libraries: list[str], matrix: dict | None = None) -> dict:
+    """Exact versions of torch and the chosen libraries, from the matrix's pairing."""
+    row = release(torch_version, matrix)
+    result = {"torch": resolve_torch(torch_version, matrix)}
+    result.update({lib: row[lib]["version"] for lib in LIBRARIES if lib in libraries})
+    return result
+
+
+def index_url(base: str, variant: str) -> str:
+    return f"{base.rstrip('/')}/{variant}"
+
+
+def index_url_error(url: str) -> str:
+    """Why `url` cannot be the PyTorch index base, or ""."""
+    parts = urlsplit(url.strip())
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return (
+            f"'{url}' is not an http(s) URL; give the base of a PyTorch wheel index, "
+            "e.g. https://download.pytorch.org/whl or your mirror's equivalent"
+        )
+    if parts.username or parts.password:
+        return f"the URL holds credentials: {CREDENTIAL_HELP}"
+    if parts.query or parts.fragment:
+        return "give the index base URL without a query or fragment"
+    return ""
+
+
+def platform_marker(variant: str) -> str:
+    """Where the variant's index is used. Elsewhere (always macOS) the project falls back to
+    the default build: PyPI's for uv and poetry, the CPU index's for pip."""
+    if family_of(variant) == "rocm":
+        return "sys_platform == 'linux'"
+    return "sys_platform == 'linux' or sys_platform == 'win32'"
+
+
+def fallback_marker(variant: str) -> str:
+    if family_of(variant) == "rocm":
+        return "sys_platform != 'linux'"
+    return "sys_platform != 'linux' and sys_platform != 'win32'"
+
+
+def package_name_error(name: str) -> str:
+    """Why `name` cannot be the import name of the project's package, or ""."""
+    if not re.fullmatch(r"[a-z_][a-z0-9_]*", name or ""):
+        suggestion = to_package_name(name) or "my_project"
+        return (
+            f"'{name}' is not a valid import name: use lowercase letters, digits and "
+            f"underscores, not starting with a digit (e.g. '{suggestion}')"
+        )
+    if keyword.iskeyword(name) or keyword.issoftkeyword(name):
+        return f"'{name}' is a Python keyword; choose another name (e.g. '{name}_lib')"
+    if name in SHADOWED_NAMES:
+        return (
+            f"'{name}' would shadow the module of the same name; "
+            f"choose another name (e.g. 'my_{name}')"
+        )
+    return ""
+
+
+def to_package_name(project_name: str) -> str:
+    """`My Project-2` -> `my_project_2`."""
+    name = re.sub(r"[^a-z0-9]+", "_", (project_name or "").lower()).strip("_")
+    return f"_{name}" if name[:1].isdigit() else name
+
+
+def email_error(email: str) -> str:
+    if re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", email or ""):
+        return ""
+    return f"'{email}' is not an email address (e.g. jane@example.com)"
+
+
+def to_distribution_name(project_name: str) -> str:
+    """`My Project` -> `my-project` (the name in pyproject.toml)."""
+    return to_package_name(project_name).strip("_").replace("_", "-")
+
+
+def folder_name(path) -> str:
+    return Path(str(path)).resolve().name
+
+
+def commands(package_manager: str, python_version: str) -> dict:
+    """The shell commands a project's README, CI and messages give, per package manager:
+    `install` (a list, run in order), `run` (prefix to run a tool in the environment),
+    `lock` and `reinstall` (put the configured torch build back)."""
+    if package_manager == "uv":
+        return {
+            "install": ["uv sync"],
+            "run": "uv run ",
+            "lock": "uv lock",
+            "reinstall": "uv sync --reinstall-package torch",
+        }
+    if package_manager == "poetry":
+        return {
+            "install": [f"poetry env use python{python_version}", "poetry install"],
+            "run": "poetry run ",
+            "lock": "poetry lock",
+            "reinstall": "poetry sync",
+        }
+    return {
+        "install": [
+            f"python{python_version} -m venv .venv",
+            ". .venv/bin/activate",
+            "python -m pip install --upgrade pip  # 25.1+ reads [dependency-groups]",
+            "pip install -r requirements.txt",
+            "pip install -e . --group dev",
+        ],
+        "run": "",
+        "lock": "",
+        "reinstall": "pip install --force-reinstall --no-deps -r requirements.txt",
+    }
+
+
+def git_config(key: str) -> str:
+    """A value from the user's git configuration, "" when git or the key is absent."""
+    try:
+        result = subprocess.run(
+            ["git", "config", "--get", key], capture_output=True, text=True, check=False
+        )
+    except OSError:
+        return ""
+    return result.stdout.strip()
+
+
+@dataclass(frozen=True)
+class Build:
+    """What the answers mean for the generated files."""
+
+    torch: str
+    variant: str
+    family: str
+    pins: dict
+    python: str
+    index_base: str
+    index_url: str
+    index_name: str
+    cpu_index_url: str
+    marker: str
+    fallback_marker: str
+    constraints: tuple
+    accelerator_api: bool
+    tools: dict
+
+
+def build(answers: dict, matrix: dict | None = None) -> Build:
+    matrix = matrix or load_matrix()
+    torch_version = answers["torch_version"]
+    row = release(torch_version, matrix)
+    variant = resolve_backend(torch_version, answers["torch_backend"], matrix)
+    base = answers["pytorch_index_url"].strip().rstrip("/")
+    return Build(
+        torch=resolve_torch(torch_version, matrix),
+        variant=variant,
+        family=family_of(variant),
+        pins=pins(torch_version, answers.get("torch_libraries") or [], matrix),
+        python=answers["python_version"],
+        index_base=base,
+        index_url=index_url(base, variant),
+        index_name=f"pytorch-{variant}",
+        cpu_index_url=index_url(base, "cpu"),
+        marker=platform_marker(variant),
+        fallback_marker=fallback_marker(variant),
+        constraints=tuple(row.get("constraints", [])),
+        accelerator_api=row.get("accelerator_api", True),
+        tools=matrix["tools"],
+    )
+
+
+BUILD_ANSWERS = ("torch_version", "torch_backend", "python_version", "pytorch_index_url")
+
+
+class TorchMatrixExtension(Extension):
+    """Registers the functions above for copier.yml and the templates, and adds `build`
+    (a `Build`) to the context once the answers it needs are known."""
+
+    def __init__(self, environment):
+        super().__init__(environment)
+        environment.globals.update(
+            matrix=load_matrix(),
+            torch_version_choices=torch_version_choices,
+            torch_backend_choices=torch_backend_choices,
+            python_version_choices=python_version_choices,
+            default_python=default_python,
+            library_choices=library_choices,
+            available_libraries=available_libraries,
+            index_url_error=index_url_error,
+            package_name_error=package_name_error,
+            git_config=git_config,
+            commands=commands,
+            email_error=email_error,
+        )
+        environment.filters.update(
+            to_package_name=to_package_name,
+            to_distribution_name=to_distribution_name,
+            folder_name=folder_name,
+            to_yaml=_to_yaml,
+        )
+        parent_context = environment.context_class
+
+        class BuildContext(parent_context):
+            def __init__(self, env, parent, *args, **kwargs):
+                if all(key in parent for key in BUILD_ANSWERS) and "build" not in parent:
+                    parent = {**parent, "build": _build_or_none(parent)}
+                super().__init__(env, parent, *args, **kwargs)
+
+        environment.context_class = BuildContext
+
+
+def _build_or_none(answers: dict) -> Build | None:
+    """While questions are asked, an answer may still be invalid: no build yet."""
+    try:
+        return build(answers)
+    except (KeyError, TypeError):
+        return None
+
+
+def _to_yaml(value) -> str:
+    return yaml.safe_dump(value, default_flow_style=True, sort_keys=False, width=10**6).strip()

@@ -1,0 +1,199 @@
+"""Rendering: every package manager x backend gives the exact files, configured exactly right."""
+
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+
+from extensions.torch_matrix import load_matrix
+from tests.tools import load_toml
+
+MANAGERS = ["uv", "poetry", "pip"]
+FAMILIES = ["cpu", "cuda", "rocm", "xpu"]
+RECOMMENDED = load_matrix()["recommended"]
+COMMON_FILES = {
+    ".copier-answers.yml",
+    ".github/workflows/ci.yml",
+    ".gitignore",
+    ".pre-commit-config.yaml",
+    "LICENSE",
+    "README.md",
+    "pyproject.toml",
+    "src/demo/__init__.py",
+    "src/demo/device.py",
+    "src/demo/doctor.py",
+    "src/demo/train.py",
+    "tests/test_device.py",
+    "tests/test_doctor.py",
+    "tests/test_train.py",
+}
+MANAGER_FILES = {"uv": {".python-version"}, "poetry": set(), "pip": {"requirements.txt"}}
+# (torch_backend answer, torch_version) -> the index variant it must mean
+CASES = {
+    ("cpu", "2.13.0"): "cpu",
+    ("cuda", "2.13.0"): RECOMMENDED["cuda"],
+    ("rocm", "2.13.0"): RECOMMENDED["rocm"],
+    ("xpu", "2.13.0"): "xpu",
+    ("cu126", "2.13.0"): "cu126",
+    ("rocm7.1", "2.13.0"): "rocm7.1",
+    ("cu118", "2.7.1"): "cu118",
+    ("rocm", "2.10.0"): "rocm7.1",  # the recommended rocm7.2 does not exist for 2.10
+}
+
+
+def answers(manager: str, backend: str, torch: str = "2.13.0", **more) -> dict:
+    return {
+        "project_name": "Demo",
+        "package_manager": manager,
+        "torch_backend": backend,
+        "torch_version": torch,
+        "python_version": "3.11",
+        **more,
+    }
+
+
+def rendered_files(project: Path) -> set[str]:
+    return {str(p.relative_to(project)) for p in project.rglob("*") if p.is_file()}
+
+
+@pytest.mark.parametrize("manager", MANAGERS)
+@pytest.mark.parametrize(("backend", "torch"), list(CASES))
+def test_each_manager_and_backend_renders_a_complete_configured_project(
+    copie, manager, backend, torch
+):
+    result = copie.copy(extra_answers=answers(manager, backend, torch))
+    assert result.exception is None, result.exception
+    project = result.project_dir
+    variant = CASES[(backend, torch)]
+
+    assert rendered_files(project) == COMMON_FILES | MANAGER_FILES[manager]
+    for path in project.rglob("*"):
+        if path.is_file():
+            assert not re.search(r"{{|{%|}}|%}", path.read_text()), f"Jinja left in {path}"
+            if path.suffix in (".yml", ".yaml"):
+                yaml.safe_load(path.read_text())
+
+    pyproject = load_toml(project / "pyproject.toml")
+    row = load_matrix()["releases"][torch]
+    pins = [f"torch=={torch}", f"torchvision=={row['torchvision']['version']}"]
+    assert pyproject["project"]["dependencies"] == pins
+    assert pyproject["project"]["requires-python"] == "==3.11.*"
+    check_manager_configuration(manager, project, pyproject, variant)
+    assert variant in (project / "src/demo/doctor.py").read_text()
+
+
+def check_manager_configuration(manager, project, pyproject, variant):
+    index = f"https://download.pytorch.org/whl/{variant}"
+    marker = (
+        "sys_platform == 'linux'"
+        if variant.startswith("rocm")
+        else "sys_platform == 'linux' or sys_platform == 'win32'"
+    )
+    tool = pyproject.get("tool", {})
+    if manager == "uv":
+        assert tool["uv"]["index"] == [
+            {"name": f"pytorch-{variant}", "url": index, "explicit": True}
+        ]
+        for package in ("torch", "torchvision"):
+            assert tool["uv"]["sources"][package] == [
+                {"index": f"pytorch-{variant}", "marker": marker}
+            ]
+        assert "poetry" not in tool
+    elif manager == "poetry":
+        assert tool["poetry"]["source"] == [
+            {"name": f"pytorch-{variant}", "url": index, "priority": "explicit"}
+        ]
+        for package in ("torch", "torchvision"):
+            constraints = tool["poetry"]["dependencies"][package]
+            assert constraints[0] == {"markers": marker, "source": f"pytorch-{variant}"}
+            assert constraints[1]["source"] == "pypi"  # macOS: PyPI's build
+        assert "uv" not in tool
+    else:
+        lines = (project / "requirements.txt").read_text().splitlines()
+        options = [line for line in lines if line.startswith("--")]
+        assert options[0] == f"--index-url {index}"
+        # Only PyTorch's own indexes: no PyPI beside them.
+        assert all("download.pytorch.org/whl/" in option for option in options)
+        assert "uv" not in tool and "poetry" not in tool
+
+
+def test_the_defaults_follow_the_recommendation(copie):
+    result = copie.copy(extra_answers={"project_name": "Demo"})
+    assert result.exception is None, result.exception
+    assert result.answers["torch_version"] == "recommended"
+    assert result.answers["torch_backend"] == "cpu"
+    assert result.answers["python_version"] == RECOMMENDED["python"]
+    pyproject = load_toml(result.project_dir / "pyproject.toml")
+    assert f"torch=={RECOMMENDED['torch']}" in pyproject["project"]["dependencies"]
+    assert pyproject["tool"]["uv"]["index"][0]["url"].endswith("/whl/cpu")
+
+
+def test_a_cpu_pip_project_pins_no_label_so_macos_works(copie):
+    result = copie.copy(extra_answers=answers("pip", "cpu"))
+    requirements = (result.project_dir / "requirements.txt").read_text()
+    assert "torch==2.13.0\n" in requirements
+    assert "+cpu" not in requirements
+
+
+def test_an_accelerator_pip_project_pins_the_label_and_falls_back_on_macos(copie):
+    result = copie.copy(extra_answers=answers("pip", "cuda"))
+    requirements = (result.project_dir / "requirements.txt").read_text()
+    variant = RECOMMENDED["cuda"]
+    assert (
+        f"torch==2.13.0+{variant} ; sys_platform == 'linux' or sys_platform == 'win32'"
+        in requirements
+    )
+    assert "torch==2.13.0 ; sys_platform != 'linux' and sys_platform != 'win32'" in requirements
+    assert "--extra-index-url https://download.pytorch.org/whl/cpu" in requirements
+
+
+@pytest.mark.parametrize("manager", MANAGERS)
+def test_ci_of_an_accelerator_project_installs_the_cpu_build(copie, manager):
+    result = copie.copy(extra_answers=answers(manager, "cuda"))
+    workflow = yaml.safe_load((result.project_dir / ".github/workflows/ci.yml").read_text())
+    steps = " ".join(str(step.get("run", "")) for step in workflow["jobs"]["test"]["steps"])
+    assert "--index-url https://download.pytorch.org/whl/cpu torch==2.13.0" in steps
+    assert RECOMMENDED["cuda"] not in steps
+    assert "pytest" in steps and "ruff check" in steps
+
+
+def test_libraries_are_pinned_to_the_matching_release(copie):
+    result = copie.copy(
+        extra_answers=answers("uv", "cpu", torch_libraries=["torchvision", "torchaudio"])
+    )
+    dependencies = load_toml(result.project_dir / "pyproject.toml")["project"]["dependencies"]
+    assert dependencies == ["torch==2.13.0", "torchvision==0.28.0", "torchaudio==2.11.0"]
+
+
+def test_no_library_is_a_valid_choice(copie):
+    result = copie.copy(extra_answers=answers("uv", "cpu", torch_libraries=[]))
+    dependencies = load_toml(result.project_dir / "pyproject.toml")["project"]["dependencies"]
+    assert dependencies == ["torch==2.13.0"]
+    assert (
+        "torchvision"
+        not in load_toml(result.project_dir / "pyproject.toml")["tool"]["uv"]["sources"]
+    )
+
+
+def test_a_mirror_url_replaces_the_pytorch_index_everywhere(copie):
+    mirror = "https://mirror.example.com/pytorch/whl/"
+    result = copie.copy(extra_answers=answers("pip", "cuda", pytorch_index_url=mirror))
+    text = "".join(p.read_text() for p in result.project_dir.rglob("*") if p.is_file())
+    assert "download.pytorch.org" not in text
+    assert f"--index-url https://mirror.example.com/pytorch/whl/{RECOMMENDED['cuda']}" in text
+
+
+@pytest.mark.parametrize("license_id", ["MIT", "Apache-2.0", "BSD-3-Clause", "Proprietary"])
+def test_the_license_file_matches_the_answer(copie, license_id):
+    result = copie.copy(extra_answers=answers("uv", "cpu", license=license_id))
+    text = (result.project_dir / "LICENSE").read_text()
+    first_words = {
+        "MIT": "MIT License",
+        "Apache-2.0": "Apache License",
+        "BSD-3-Clause": "BSD 3-Clause",
+        "Proprietary": "proprietary",
+    }
+    assert first_words[license_id] in text
+    expected = "LicenseRef-Proprietary" if license_id == "Proprietary" else license_id
+    assert load_toml(result.project_dir / "pyproject.toml")["project"]["license"] == expected

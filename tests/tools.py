@@ -1,0 +1,98 @@
+"""What the tests do as a user would: render the template, run the real tools in a project."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+import pytest
+from copier import run_copy
+
+TEMPLATE = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent  # uv, poetry and copier live beside the test interpreter
+
+
+def render(dst: Path, **data) -> Path:
+    """`copier copy --trust --defaults -d KEY=VALUE ... <template> dst`, from the working tree."""
+    run_copy(str(TEMPLATE), dst, data=data, defaults=True, unsafe=True, vcs_ref="HEAD", quiet=True)
+    return dst
+
+
+def tool_env(**extra: str) -> dict[str, str]:
+    """The environment of a user's shell: not the test's virtual environment, no Python
+    downloads, no machine-wide pip configuration (it points pip at local wheel folders)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PIP_", "UV_", "POETRY_"))}
+    env.pop("VIRTUAL_ENV", None)
+    env.update(
+        PATH=f"{BIN}{os.pathsep}{env.get('PATH', '')}",
+        UV_PYTHON_DOWNLOADS="never",
+        PIP_CONFIG_FILE=os.devnull,
+        PIP_DISABLE_PIP_VERSION_CHECK="1",
+        POETRY_VIRTUALENVS_IN_PROJECT="true",
+        POETRY_VIRTUALENVS_PREFER_ACTIVE_PYTHON="false",
+    )
+    env.update(extra)
+    return env
+
+
+def sh(command: str, cwd: Path, timeout: float = 900, **env: str) -> str:
+    """Run a README line in a shell, as a user would; fail with its output."""
+    result = subprocess.run(
+        command,
+        shell=True,
+        cwd=cwd,
+        env=tool_env(**env),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+    if result.returncode:
+        pytest.fail(f"`{command}` exited {result.returncode}\n{result.stdout}\n{result.stderr}")
+    return result.stdout
+
+
+def readme_install_commands(project: Path) -> list[str]:
+    """The shell lines of the generated README's Install section."""
+    text = (project / "README.md").read_text()
+    block = text.split("## Install", 1)[1].split("```bash", 1)[1].split("```", 1)[0]
+    return [line for line in block.strip().splitlines() if line.strip()]
+
+
+def pypi_simple_url() -> str:
+    """PyPI's simple index, as poetry knows it."""
+    from poetry.repositories.pypi_repository import PyPiRepository
+
+    return PyPiRepository(disable_cache=True).url
+
+
+def adapt_poetry_to_simple_api(project: Path) -> None:
+    """These machines reach PyPI's simple API but not its JSON API, which poetry's built-in
+    `pypi` source needs: declare PyPI as a simple-API source instead. Nothing else changes."""
+    pyproject = project / "pyproject.toml"
+    text = pyproject.read_text().replace('source = "pypi" }', 'source = "pypi-simple" }')
+    text += f'\n[[tool.poetry.source]]\nname = "pypi-simple"\nurl = "{pypi_simple_url()}"\n'
+    text += 'priority = "primary"\n'
+    pyproject.write_text(text)
+
+
+def install_as_readme_says(project: Path, package_manager: str) -> Path:
+    """Run the README's install commands; return the environment's python."""
+    if package_manager == "poetry":
+        adapt_poetry_to_simple_api(project)
+    commands = readme_install_commands(project)
+    sh(" && ".join(line.split("  #")[0] for line in commands), project)
+    return project / ".venv" / "bin" / "python"
+
+
+def installed_version(python: Path, distribution: str) -> str:
+    code = f"import importlib.metadata as m; print(m.version({distribution!r}))"
+    return subprocess.run(
+        [python, "-c", code], capture_output=True, text=True, check=True
+    ).stdout.strip()
+
+
+def load_toml(path: Path) -> dict:
+    return tomllib.loads(path.read_text())
