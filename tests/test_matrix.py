@@ -1,0 +1,153 @@
+"""The rules of the version matrix, as the questions and templates use them."""
+
+import copy
+
+import pytest
+
+from extensions import torch_matrix as tm
+
+MATRIX = tm.load_matrix()
+
+
+def with_recommended(**changes) -> dict:
+    matrix = copy.deepcopy(MATRIX)
+    matrix["recommended"].update(changes)
+    return matrix
+
+
+def test_the_matrix_covers_torch_2_6_to_2_14_with_a_status_per_row():
+    versions = tm.torch_versions()
+    assert versions[0] == "2.14.1" and versions[-1] == "2.6.0"
+    assert "2.13.0" in versions
+    for row in MATRIX["releases"].values():
+        assert row["status"] in ("confirmed", "corroborated", "unconfirmed")
+        assert "cpu" in row["variants"]
+
+
+def test_every_recommendation_exists_in_the_matrix():
+    recommended = MATRIX["recommended"]
+    row = MATRIX["releases"][recommended["torch"]]
+    assert recommended["cuda"] in row["variants"]
+    assert recommended["python"] in row["python"]
+    assert any(recommended["rocm"] in r["variants"] for r in MATRIX["releases"].values())
+
+
+def test_torchvision_pairs_with_torch_by_minor_version():
+    for torch, row in MATRIX["releases"].items():
+        minor = int(torch.split(".")[1])
+        assert row["torchvision"]["version"].startswith(f"0.{minor + 15}.")
+
+
+def test_recommended_follows_the_matrix():
+    assert tm.resolve_torch("recommended") == MATRIX["recommended"]["torch"]
+    assert tm.resolve_torch("recommended", with_recommended(torch="2.12.1")) == "2.12.1"
+    assert tm.resolve_torch("2.9.1") == "2.9.1"
+
+
+@pytest.mark.parametrize(
+    ("torch", "backend", "variant"),
+    [
+        ("2.13.0", "cuda", MATRIX["recommended"]["cuda"]),
+        ("2.13.0", "cu126", "cu126"),
+        ("2.13.0", "rocm", MATRIX["recommended"]["rocm"]),
+        ("2.10.0", "rocm", "rocm7.1"),  # newest of the family when the recommended one is absent
+        ("2.6.0", "cuda", "cu126"),
+        ("2.13.0", "cpu", "cpu"),
+        ("2.13.0", "xpu", "xpu"),
+    ],
+)
+def test_a_family_means_its_recommended_or_newest_variant(torch, backend, variant):
+    assert tm.resolve_backend(torch, backend) == variant
+
+
+def test_only_backends_the_torch_has_are_offered():
+    assert tm.backend_choices("2.14.1") == ["cpu", "cuda", "xpu", "cu126", "cu130", "cu132"]
+    assert "rocm" in tm.backend_choices("2.13.0")
+    assert tm.backend_error("2.14.1", "rocm").startswith("torch 2.14.1 has no 'rocm' build")
+    assert tm.backend_error("2.13.0", "cuda") == ""
+
+
+def test_python_defaults_to_the_recommended_one_where_supported():
+    assert tm.default_python("2.13.0") == MATRIX["recommended"]["python"]
+    assert tm.default_python("2.13.0", with_recommended(python="3.9")) == "3.14"
+    assert tm.python_error("2.13.0", "3.9").startswith("torch 2.13.0 supports Python 3.10")
+
+
+def test_a_library_without_a_build_for_the_variant_is_listed_disabled_with_why():
+    choices = tm.library_choices("2.13.0", "cu132")
+    assert choices["torchvision"]["validator"] == ""
+    assert (
+        choices["torchaudio"]["validator"]
+        == "torchaudio 2.11.0 has no cu132 build for torch 2.13.0"
+    )
+    assert tm.available_libraries("2.13.0", "cu130") == ["torchvision", "torchaudio"]
+
+
+def test_pins_come_from_the_pairing():
+    assert tm.pins("2.13.0", ["torchvision", "torchaudio"]) == {
+        "torch": "2.13.0",
+        "torchvision": "0.28.0",
+        "torchaudio": "2.11.0",
+    }
+    assert tm.pins("2.9.1", []) == {"torch": "2.9.1"}
+
+
+def test_a_recorded_version_the_matrix_dropped_is_shown_disabled_with_the_way_out():
+    choices = tm.torch_version_choices("2.5.1")
+    disabled = choices["2.5.1 (not available)"]
+    assert disabled["value"] == "2.5.1"
+    assert "copier update" not in disabled["validator"]  # the same words serve copy and update
+    assert "-d torch_version=2.14.1" in disabled["validator"]
+    assert "recommended" in tm.torch_version_choices("").values()
+
+
+def test_index_urls_and_markers():
+    assert (
+        tm.index_url("https://mirror.example/whl/", "cu130") == "https://mirror.example/whl/cu130"
+    )
+    assert tm.platform_marker("rocm7.1") == "sys_platform == 'linux'"
+    assert tm.platform_marker("cu130") == "sys_platform == 'linux' or sys_platform == 'win32'"
+    assert tm.fallback_marker("cpu") == "sys_platform != 'linux' and sys_platform != 'win32'"
+
+
+@pytest.mark.parametrize(
+    "url", ["https://download.pytorch.org/whl", "http://127.0.0.1:8080/whl", "https://m.example/"]
+)
+def test_http_index_urls_are_accepted(url):
+    assert tm.index_url_error(url) == ""
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [("My Project", "my_project"), ("2D-Vision", "_2d_vision"), ("déjà vu", "d_j_vu")],
+)
+def test_package_names_derive_from_the_project_name(name, expected):
+    assert tm.to_package_name(name) == expected
+    assert tm.package_name_error(expected) == ""
+
+
+def test_distribution_name():
+    assert tm.to_distribution_name("My Project") == "my-project"
+
+
+def test_release_constraints_reach_the_build():
+    matrix = copy.deepcopy(MATRIX)
+    matrix["releases"]["2.6.0"]["constraints"] = ["numpy<2"]
+    answers = {
+        "torch_version": "2.6.0",
+        "torch_backend": "cpu",
+        "python_version": "3.11",
+        "pytorch_index_url": "https://download.pytorch.org/whl",
+    }
+    build = tm.build(answers, matrix)
+    assert build.constraints == ("numpy<2",)
+    assert build.accelerator_api is False
+    assert tm.build({**answers, "torch_version": "2.13.0"}).accelerator_api is True
+
+
+def test_each_manager_has_its_install_and_reinstall_commands():
+    assert tm.commands("uv", "3.12")["install"] == ["uv sync"]
+    assert tm.commands("poetry", "3.12")["install"][0] == "poetry env use python3.12"
+    pip = tm.commands("pip", "3.12")
+    assert "pip install -r requirements.txt" in pip["install"]
+    assert pip["install"][0] == "python3.12 -m venv .venv"
