@@ -1,13 +1,14 @@
 """Rendering: every package manager x backend gives the exact files, configured exactly right."""
 
 import re
+import subprocess
 from pathlib import Path
 
 import pytest
 import yaml
 
 from extensions.torch_matrix import load_matrix
-from tests.tools import load_toml
+from tests.tools import BIN, load_toml
 
 MANAGERS = ["uv", "poetry", "pip"]
 FAMILIES = ["cpu", "cuda", "rocm", "xpu"]
@@ -38,6 +39,7 @@ CASES = {
     ("cu126", "2.13.0"): "cu126",
     ("rocm7.1", "2.13.0"): "rocm7.1",
     ("cu118", "2.7.1"): "cu118",
+    ("cuda", "2.6.0"): "cu126",  # before torch.accelerator: the device helper asks each backend
     ("rocm", "2.10.0"): "rocm7.1",  # the recommended rocm7.2 does not exist for 2.10
 }
 
@@ -81,6 +83,9 @@ def test_each_manager_and_backend_renders_a_complete_configured_project(
     assert pyproject["project"]["requires-python"] == "==3.11.*"
     check_manager_configuration(manager, project, pyproject, variant)
     assert variant in (project / "src/demo/doctor.py").read_text()
+    for lint in (["check", "."], ["format", "--check", "."]):
+        ruff = subprocess.run([BIN / "ruff", *lint], cwd=project, capture_output=True, text=True)
+        assert ruff.returncode == 0, ruff.stdout + ruff.stderr
 
 
 def check_manager_configuration(manager, project, pyproject, variant):

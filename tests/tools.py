@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import tomllib
@@ -40,6 +41,9 @@ def tool_env(**extra: str) -> dict[str, str]:
 
 def sh(command: str, cwd: Path, timeout: float = 900, **env: str) -> str:
     """Run a README line in a shell, as a user would; fail with its output."""
+    # poetry caches index pages by source name: each project gets its own cache, so stub and
+    # real wheels served under the same name never mix.
+    env.setdefault("POETRY_CACHE_DIR", str(cwd.parent / "poetry-cache"))
     result = subprocess.run(
         command,
         shell=True,
@@ -54,11 +58,15 @@ def sh(command: str, cwd: Path, timeout: float = 900, **env: str) -> str:
     return result.stdout
 
 
-def readme_install_commands(project: Path) -> list[str]:
-    """The shell lines of the generated README's Install section."""
-    text = (project / "README.md").read_text()
-    block = text.split("## Install", 1)[1].split("```bash", 1)[1].split("```", 1)[0]
-    return [line for line in block.strip().splitlines() if line.strip()]
+def readme_commands(project: Path, heading: str) -> list[list[str]]:
+    """The shell lines of each bash block under a heading of the generated README."""
+    section = (project / "README.md").read_text().split(f"## {heading}\n", 1)[1]
+    section = section.split("\n## ", 1)[0]
+    blocks = re.findall(r"```bash\n(.*?)```", section, flags=re.S)
+    return [
+        [line for line in block.splitlines() if line.strip() and not line.startswith("#")]
+        for block in blocks
+    ]
 
 
 def pypi_simple_url() -> str:
@@ -82,7 +90,7 @@ def install_as_readme_says(project: Path, package_manager: str) -> Path:
     """Run the README's install commands; return the environment's python."""
     if package_manager == "poetry":
         adapt_poetry_to_simple_api(project)
-    commands = readme_install_commands(project)
+    commands = readme_commands(project, "Install")[0]
     sh(" && ".join(line.split("  #")[0] for line in commands), project)
     return project / ".venv" / "bin" / "python"
 

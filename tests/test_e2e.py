@@ -1,0 +1,98 @@
+"""For real: a generated CPU project installs a real torch 2.13.0 through its own index setting,
+passes its own tests and lint, its doctor, and trains on one and on two processes (torchrun)."""
+
+import json
+import os
+import re
+import subprocess
+
+import pytest
+
+from tests.pytorch_index import IndexContent, StandInIndex
+from tests.tools import (
+    install_as_readme_says,
+    installed_version,
+    readme_commands,
+    render,
+    sh,
+    tool_env,
+)
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture(scope="session")
+def real_cpu_index(tmp_path_factory):
+    """A stand-in CPU index that serves the real torch 2.13.0 wheel and what it depends on,
+    as the real one does. Fails (never skips) when the wheel cannot be had."""
+    wheels = tmp_path_factory.mktemp("real-wheels")
+    # On a user's machine this comes from the PyTorch CPU index; these machines hold the
+    # +cpu build locally, and pip's own configuration finds it. Its dependencies come along,
+    # as the real CPU index serves them too. Python 3.11: the project's Python.
+    result = subprocess.run(
+        [
+            "python3.11",
+            "-m",
+            "pip",
+            "download",
+            "--only-binary=:all:",
+            "torch==2.13.0",
+            "-d",
+            str(wheels),
+        ],
+        capture_output=True,
+        text=True,
+    )
+    torch_wheels = list(wheels.glob("torch-2.13.0+cpu-*.whl"))
+    if result.returncode or not torch_wheels:
+        pytest.fail(
+            "The real CPU torch 2.13.0 wheel could not be had "
+            f"(`pip download --only-binary=:all: torch==2.13.0`):\n{result.stdout}{result.stderr}"
+        )
+    content = IndexContent(matrix={"releases": {}}, real_wheels={"cpu": sorted(wheels.iterdir())})
+    with StandInIndex(content) as index:
+        yield index
+
+
+@pytest.mark.parametrize("manager", ["uv", "poetry", "pip"])
+def test_a_cpu_project_works_with_real_torch(tmp_path, real_cpu_index, manager):
+    project = render(
+        tmp_path / "demo",
+        project_name="Demo",
+        package_manager=manager,
+        torch_version="2.13.0",
+        torch_backend="cpu",
+        python_version="3.11",
+        torch_libraries=[],
+        pytorch_index_url=real_cpu_index.url,
+    )
+    python = install_as_readme_says(project, manager)
+    assert installed_version(python, "torch") == "2.13.0+cpu"
+
+    def run(line: str) -> str:
+        # As in the activated virtual environment (pip's README lines assume it).
+        return sh(line, project, PATH=f"{python.parent}{os.pathsep}{tool_env()['PATH']}")
+
+    for line in readme_commands(project, "Test and lint")[0]:
+        run(line)
+
+    [doctor_line] = readme_commands(project, "Install")[1]
+    doctor = run(doctor_line)
+    assert "2.13.0+cpu (cpu build)" in doctor
+    assert "ok: the installed torch is the configured build" in doctor
+
+    prefix = {"uv": "uv run ", "poetry": "poetry run ", "pip": ""}[manager]
+    single = run(f"{prefix}python -m demo.train --epochs 4 --output single/losses.json")
+    losses = json.loads((project / "single/losses.json").read_text())["losses"]
+    assert losses[-1] < losses[0], single
+
+    two = run(
+        f"{prefix}torchrun --standalone --nproc-per-node 2 -m demo.train "
+        "--epochs 4 --output ddp/losses.json"
+    )
+    assert "rank 0/2 on cpu (gloo)" in two and "rank 1/2 on cpu (gloo)" in two
+    assert len(re.findall(r"^epoch \d/4", two, flags=re.M)) == 4  # only rank 0 reports
+    ddp = json.loads((project / "ddp/losses.json").read_text())
+    assert ddp["world_size"] == 2
+    # Two ranks on half the global batch each take the same steps as one process.
+    assert ddp["losses"] == pytest.approx(losses, rel=1e-4)
