@@ -95,6 +95,7 @@ class IndexContent:
 
     matrix: dict = field(default_factory=load_matrix)
     real_wheels: dict[str, list[Path]] = field(default_factory=dict)  # variant -> files
+    faults: dict[str, tuple[int, str]] = field(default_factory=dict)  # path -> (status, body)
     _hashes: dict[tuple[str, str], str] = field(default_factory=dict, repr=False)
 
     @cached_property
@@ -162,6 +163,9 @@ def _normalize(name: str) -> str:
 def _handler(content: IndexContent):
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self):  # noqa: N802 - the http.server API
+            if self.path in content.faults:
+                status, body = content.faults[self.path]
+                return self._send(status, body.encode(), "text/html")
             parts = [unquote(p) for p in self.path.split("?")[0].split("/") if p]
             if len(parts) < 2 or parts[0] != "whl" or parts[1] not in content.variants():
                 return self._send(403, b"Forbidden", "text/plain")
