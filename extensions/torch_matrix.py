@@ -182,6 +182,24 @@ def library_error(
     return ""
 
 
+def answer_errors(answers: dict, matrix: dict | None = None) -> list[str]:
+    """What is wrong with a project's recorded answers under this matrix (used on updates,
+    where Copier would otherwise replace an answer that is no longer valid by its default)."""
+    torch_version = answers.get("torch_version", RECOMMENDED)
+    if error := torch_version_error(torch_version, matrix):
+        return [error]
+    errors = [
+        backend_error(torch_version, answers.get("torch_backend", "cpu"), matrix),
+        python_error(torch_version, answers.get("python_version", ""), matrix),
+    ]
+    if not errors[0]:
+        errors += [
+            library_error(library, torch_version, answers["torch_backend"], matrix)
+            for library in answers.get("torch_libraries") or []
+        ]
+    return [error for error in errors if error]
+
+
 def available_libraries(torch_version: str, backend: str, matrix: dict | None = None) -> list:
     return [lib for lib in LIBRARIES if not library_error(lib, torch_version, backend, matrix)]
 

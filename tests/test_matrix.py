@@ -151,3 +151,12 @@ def test_each_manager_has_its_install_and_reinstall_commands():
     pip = tm.commands("pip", "3.12")
     assert "pip install -r requirements.txt" in pip["install"]
     assert pip["install"][0] == "python3.12 -m venv .venv"
+
+
+def test_recorded_answers_are_checked_against_the_matrix():
+    good = {"torch_version": "2.13.0", "torch_backend": "cu126", "python_version": "3.11"}
+    assert tm.answer_errors(good) == []
+    assert tm.answer_errors({**good, "torch_version": "2.5.1"})[0].startswith("torch 2.5.1 is not")
+    assert "no 'cu118' build" in tm.answer_errors({**good, "torch_backend": "cu118"})[0]
+    errors = tm.answer_errors({**good, "torch_backend": "cu132", "torch_libraries": ["torchaudio"]})
+    assert errors == ["torchaudio 2.11.0 has no cu132 build for torch 2.13.0"]

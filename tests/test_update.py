@@ -1,0 +1,318 @@
+"""Updates: a project made from template 1.0.0 follows the recommendations of 1.1.0 and 1.2.0
+with `copier update`, keeps the team's edits, and never loses its lockfile."""
+
+from __future__ import annotations
+
+import filecmp
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+from copier import run_copy, run_update
+
+from extensions import refresh
+from tests.tools import BIN, TEMPLATE, load_toml
+
+pytestmark = pytest.mark.tools
+GIT_ENV = {
+    "GIT_AUTHOR_NAME": "Test",
+    "GIT_AUTHOR_EMAIL": "test@example.com",
+    "GIT_COMMITTER_NAME": "Test",
+    "GIT_COMMITTER_EMAIL": "test@example.com",
+}
+ANSWERS = {"project_name": "Demo", "python_version": "3.11"}
+# What the user changed in their project, by manager-independent files.
+README_LINE = "Our team trains this nightly on the cluster."
+OWN_MODULE = "src/demo/augment.py"
+TRAIN = "src/demo/train.py"
+
+
+def git(cwd: Path, *args: str) -> str:
+    env = {**GIT_ENV, "PATH": "/usr/bin:/bin:/usr/local/bin"}
+    return subprocess.run(
+        ["git", *args], cwd=cwd, env=env, capture_output=True, text=True, check=True
+    ).stdout
+
+
+class TemplateRepo:
+    """A temporary copy of this template in git, released tag by tag."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        files = git(TEMPLATE, "ls-files", "--cached", "--others", "--exclude-standard")
+        for name in files.splitlines():
+            source = TEMPLATE / name
+            if source.is_file():
+                (path / name).parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy2(source, path / name)
+        git(path, "init", "-q", "-b", "main")
+
+    @property
+    def matrix_path(self) -> Path:
+        return self.path / "extensions" / "torch_matrix.yml"
+
+    def edit_matrix(self, recommend: dict | None = None, drop: tuple[str, ...] = ()) -> None:
+        text = self.matrix_path.read_text()
+        matrix = yaml.safe_load(text)
+        matrix["recommended"].update(recommend or {})
+        for version in drop:
+            del matrix["releases"][version]
+        self.matrix_path.write_text(refresh.dump(matrix, *refresh.split_file(text)))
+
+    def release(self, version: str, **matrix_changes) -> None:
+        if matrix_changes:
+            self.edit_matrix(**matrix_changes)
+        git(self.path, "add", "-A")
+        git(self.path, "commit", "-q", "--allow-empty", "-m", f"Release {version}")
+        git(self.path, "tag", version)
+
+
+class Project:
+    """A project made from a tag, committed, as a team keeps it."""
+
+    def __init__(self, template: TemplateRepo, path: Path, vcs_ref: str, **answers):
+        self.template, self.path = template, path
+        run_copy(
+            str(template.path),
+            path,
+            data={**ANSWERS, **answers},
+            defaults=True,
+            unsafe=True,
+            vcs_ref=vcs_ref,
+            quiet=True,
+        )
+        git(path, "init", "-q", "-b", "main")
+        self.commit("Project from the template")
+
+    def commit(self, message: str) -> None:
+        git(self.path, "add", "-A")
+        git(self.path, "commit", "-q", "-m", message)
+
+    def edit_like_a_team(self) -> None:
+        readme = self.path / "README.md"
+        readme.write_text(readme.read_text() + f"\n{README_LINE}\n")
+        pyproject = self.path / "pyproject.toml"
+        pyproject.write_text(
+            pyproject.read_text().replace(
+                "    # Your dependencies:\n", '    # Your dependencies:\n    "rich>=13",\n'
+            )
+        )
+        (self.path / OWN_MODULE).write_text('"""Our augmentations."""\n')
+        train = self.path / TRAIN
+        train.write_text(train.read_text().replace("lr: float = 0.05", "lr: float = 0.02"))
+        (self.path / "uv.lock").write_text("# the team's lock\n")
+        (self.path / "poetry.lock").write_text("# the team's lock\n")
+        self.commit("Our changes")
+
+    def update(self, **data) -> None:
+        run_update(
+            self.path,
+            data=data,
+            defaults=True,
+            overwrite=True,
+            unsafe=True,
+            quiet=True,
+            vcs_ref=None,
+        )
+
+    def update_with_the_command_line(self, *args: str) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [BIN / "copier", "update", "--trust", *args],
+            cwd=self.path,
+            capture_output=True,
+            text=True,
+        )
+
+    @property
+    def dependencies(self) -> list[str]:
+        return load_toml(self.path / "pyproject.toml")["project"]["dependencies"]
+
+    def assert_no_conflicts(self) -> None:
+        assert not list(self.path.rglob("*.rej"))
+        for path in self.path.rglob("*"):
+            if path.is_file() and ".git" not in path.parts:
+                text = path.read_text(errors="replace")
+                assert "<<<<<<<" not in text and ">>>>>>>" not in text, path
+
+    def assert_team_edits_kept(self) -> None:
+        assert README_LINE in (self.path / "README.md").read_text()
+        assert "rich>=13" in self.dependencies
+        assert (self.path / OWN_MODULE).exists()
+        assert "lr: float = 0.02" in (self.path / TRAIN).read_text()
+        assert (self.path / "uv.lock").read_text() == "# the team's lock\n"
+        assert (self.path / "poetry.lock").read_text() == "# the team's lock\n"
+
+    def assert_untouched_files_match_a_fresh_render(self, tmp_path: Path, vcs_ref: str) -> None:
+        answers = yaml.safe_load((self.path / ".copier-answers.yml").read_text())
+        data = {k: v for k, v in answers.items() if not k.startswith("_")}
+        fresh = tmp_path / f"fresh-{vcs_ref}"
+        run_copy(
+            str(self.template.path),
+            fresh,
+            data=data,
+            defaults=True,
+            unsafe=True,
+            vcs_ref=vcs_ref,
+            quiet=True,
+        )
+        edited = {"README.md", "pyproject.toml", TRAIN, ".copier-answers.yml"}
+        for path in fresh.rglob("*"):
+            name = str(path.relative_to(fresh))
+            if path.is_file() and name not in edited:
+                assert filecmp.cmp(path, self.path / name, shallow=False), name
+
+
+@pytest.fixture
+def template(tmp_path) -> TemplateRepo:
+    """Template 1.0.0 recommends torch 2.13.0 on cu130; 1.1.0 moves to 2.14.1."""
+    repo = TemplateRepo(tmp_path / "template")
+    repo.release("1.0.0", recommend={"torch": "2.13.0", "cuda": "cu130"})
+    return repo
+
+
+@pytest.mark.parametrize("manager", ["uv", "poetry", "pip"])
+def test_a_recommended_project_follows_the_new_recommendation_and_keeps_its_edits(
+    tmp_path, template, manager
+):
+    project = Project(
+        template, tmp_path / "demo", "1.0.0", package_manager=manager, torch_backend="cuda"
+    )
+    assert project.dependencies[:2] == ["torch==2.13.0", "torchvision==0.28.0"]
+    project.edit_like_a_team()
+    template.release("1.1.0", recommend={"torch": "2.14.1"})
+
+    project.update()
+
+    assert project.dependencies == ["torch==2.14.1", "torchvision==0.29.1", "rich>=13"]
+    readme = (project.path / "README.md").read_text()
+    assert "PyTorch 2.14.1 (cu130 build)" in readme
+    workflow = (project.path / ".github/workflows/ci.yml").read_text()
+    assert "torch==2.14.1 torchvision==0.29.1" in workflow
+    assert 'CONFIGURED_VERSION = "2.14.1"' in (project.path / "src/demo/doctor.py").read_text()
+    if manager == "pip":
+        assert "torch==2.14.1+cu130" in (project.path / "requirements.txt").read_text()
+    project.assert_no_conflicts()
+    project.assert_team_edits_kept()
+    project.assert_untouched_files_match_a_fresh_render(tmp_path, "1.1.0")
+
+
+def test_a_pinned_project_keeps_its_versions(tmp_path, template):
+    project = Project(
+        template, tmp_path / "demo", "1.0.0", torch_version="2.12.1", torch_backend="cu126"
+    )
+    template.release("1.1.0", recommend={"torch": "2.14.1", "cuda": "cu132"})
+    project.update()
+    assert project.dependencies == ["torch==2.12.1", "torchvision==0.27.1"]
+    assert "whl/cu126" in (project.path / "pyproject.toml").read_text()
+    answers = yaml.safe_load((project.path / ".copier-answers.yml").read_text())
+    assert answers["_commit"] == "1.1.0"
+
+
+def test_a_family_follows_the_new_recommended_variant(tmp_path, template):
+    project = Project(
+        template, tmp_path / "demo", "1.0.0", package_manager="uv", torch_backend="cuda"
+    )
+    template.release("1.1.0", recommend={"cuda": "cu132"})
+    project.update()
+    pyproject = load_toml(project.path / "pyproject.toml")
+    assert pyproject["tool"]["uv"]["index"][0]["url"].endswith("/whl/cu132")
+    assert pyproject["tool"]["uv"]["sources"]["torch"][0]["index"] == "pytorch-cu132"
+
+
+def test_a_removed_version_stops_the_update_with_the_way_out_and_touches_nothing(
+    tmp_path, template
+):
+    project = Project(template, tmp_path / "demo", "1.0.0", torch_version="2.6.0")
+    template.release("1.1.0", drop=("2.6.0",))
+    before = {p: p.read_bytes() for p in project.path.rglob("*") if p.is_file()}
+
+    result = project.update_with_the_command_line("--defaults")
+
+    assert result.returncode != 0
+    message = result.stdout + result.stderr
+    assert "torch 2.6.0 is not in this template's matrix" in message
+    assert "recommended, 2.14.1, 2.13.0" in message
+    assert "copier update --trust --defaults -d torch_version=2.14.1" in message
+    after = {p: p.read_bytes() for p in project.path.rglob("*") if p.is_file()}
+    assert after == before
+    assert git(project.path, "status", "--porcelain") == ""
+
+    # The way out it names works:
+    moved = project.update_with_the_command_line("--defaults", "-d", "torch_version=2.13.0")
+    assert moved.returncode == 0, moved.stderr
+    assert project.dependencies[0] == "torch==2.13.0"
+
+
+def test_the_command_line_update_says_to_relock_and_check_update_sees_it(tmp_path, template):
+    project = Project(template, tmp_path / "demo", "1.0.0", package_manager="poetry")
+    check = subprocess.run([BIN / "copier", "check-update", "--quiet"], cwd=project.path)
+    assert check.returncode == 0  # up to date
+    template.release("1.1.0", recommend={"torch": "2.14.1"})
+    check = subprocess.run([BIN / "copier", "check-update", "--quiet"], cwd=project.path)
+    assert check.returncode == 2  # an update is available
+
+    result = project.update_with_the_command_line("--skip-answered")
+
+    assert result.returncode == 0, result.stderr
+    assert "poetry lock && poetry install" in result.stdout + result.stderr
+    assert project.dependencies[0] == "torch==2.14.1"
+
+
+def test_a_chain_of_two_updates(tmp_path, template):
+    project = Project(
+        template, tmp_path / "demo", "1.0.0", package_manager="pip", torch_backend="cuda"
+    )
+    project.edit_like_a_team()
+    template.release("1.1.0", recommend={"torch": "2.14.1"})
+    project.update()
+    project.commit("Update to 1.1.0")
+    template.release("1.2.0", recommend={"cuda": "cu132"})
+    project.update()
+
+    requirements = (project.path / "requirements.txt").read_text()
+    assert "torch==2.14.1+cu132" in requirements and "whl/cu132" in requirements
+    assert project.dependencies == ["torch==2.14.1", "torchvision==0.29.1", "rich>=13"]
+    project.assert_no_conflicts()
+    project.assert_team_edits_kept()
+    project.assert_untouched_files_match_a_fresh_render(tmp_path, "1.2.0")
+
+
+RENAME_MIGRATION = """_migrations:
+  - version: "1.1.0"
+    command:
+      - "{{ _copier_python }}"
+      - "{{ _copier_conf.src_path }}/extensions/migrate.py"
+      - rename-answer
+      - "{{ _copier_conf.answers_file }}"
+      - compute_backend
+      - torch_backend
+    when: "{{ _stage == 'before' }}"
+"""
+
+
+def test_a_renamed_question_keeps_its_answer_through_a_migration(tmp_path):
+    repo = TemplateRepo(tmp_path / "template")
+    originals = {}
+    for path in [
+        repo.path / "copier.yml",
+        *repo.path.glob("template/**/*"),
+        *repo.path.glob("extensions/*.py"),
+    ]:
+        if path.is_file() and "torch_backend" in path.read_text():
+            originals[path] = path.read_text()
+            path.write_text(originals[path].replace("torch_backend", "compute_backend"))
+    repo.release("1.0.0")  # the question was called compute_backend
+    project = Project(repo, tmp_path / "demo", "1.0.0", compute_backend="cu126")
+    for path, text in originals.items():
+        path.write_text(text)
+    copier_yml = repo.path / "copier.yml"
+    copier_yml.write_text(copier_yml.read_text().replace("_migrations:\n", RENAME_MIGRATION, 1))
+    repo.release("1.1.0")  # ... and is torch_backend now
+
+    project.update()
+
+    answers = yaml.safe_load((project.path / ".copier-answers.yml").read_text())
+    assert answers["torch_backend"] == "cu126" and "compute_backend" not in answers
+    assert "whl/cu126" in (project.path / "pyproject.toml").read_text()
