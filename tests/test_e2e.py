@@ -5,6 +5,8 @@ import json
 import os
 import re
 import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -29,17 +31,9 @@ def real_cpu_index(tmp_path_factory):
     # On a user's machine this comes from the PyTorch CPU index; these machines hold the
     # +cpu build locally, and pip's own configuration finds it. Its dependencies come along,
     # as the real CPU index serves them too. Python 3.11: the project's Python.
+    pip = [Path(sys.base_prefix) / "bin" / "python3.11", "-m", "pip"]  # the machine's pip
     result = subprocess.run(
-        [
-            "python3.11",
-            "-m",
-            "pip",
-            "download",
-            "--only-binary=:all:",
-            "torch==2.13.0",
-            "-d",
-            str(wheels),
-        ],
+        [*pip, "download", "--only-binary=:all:", "torch==2.13.0", "-d", str(wheels)],
         capture_output=True,
         text=True,
     )
