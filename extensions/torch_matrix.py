@@ -296,12 +296,14 @@ def folder_name(path) -> str:
 def commands(package_manager: str, python_version: str) -> dict:
     """The shell commands a project's README, CI and messages give, per package manager:
     `install` (a list, run in order), `run` (prefix to run a tool in the environment),
-    `lock` and `reinstall` (put the configured torch build back)."""
+    `lock`, `sync` (bring an installed environment to the pins) and `reinstall` (put the
+    configured torch build back)."""
     if package_manager == "uv":
         return {
             "install": ["uv sync"],
             "run": "uv run ",
             "lock": "uv lock",
+            "sync": "uv sync",
             "reinstall": "uv sync --reinstall-package torch",
         }
     if package_manager == "poetry":
@@ -309,18 +311,21 @@ def commands(package_manager: str, python_version: str) -> dict:
             "install": [f"poetry env use python{python_version}", "poetry install"],
             "run": "poetry run ",
             "lock": "poetry lock",
+            "sync": "poetry install",
             "reinstall": "poetry sync",
         }
+    # The torch build from the PyTorch index first, then the project and its dev tools.
+    pip_installs = ["pip install -r requirements.txt", "pip install -e . --group dev"]
     return {
         "install": [
             f"python{python_version} -m venv .venv",
             ". .venv/bin/activate",
             "python -m pip install --upgrade pip  # 25.1+ reads [dependency-groups]",
-            "pip install -r requirements.txt",
-            "pip install -e . --group dev",
+            *pip_installs,
         ],
         "run": "",
         "lock": "",
+        "sync": " && ".join(pip_installs),
         "reinstall": "pip install --force-reinstall --no-deps -r requirements.txt",
     }
 
@@ -344,8 +349,6 @@ class Build:
     variant: str
     family: str
     pins: dict
-    python: str
-    index_base: str
     index_url: str
     index_name: str
     cpu_index_url: str
@@ -367,8 +370,6 @@ def build(answers: dict, matrix: dict | None = None) -> Build:
         variant=variant,
         family=family_of(variant),
         pins=pins(torch_version, answers.get("torch_libraries") or [], matrix),
-        python=answers["python_version"],
-        index_base=base,
         index_url=index_url(base, variant),
         index_name=f"pytorch-{variant}",
         cpu_index_url=index_url(base, "cpu"),

@@ -14,6 +14,8 @@ import hashlib
 import html
 import io
 import re
+import subprocess
+import sys
 import threading
 import zipfile
 from dataclasses import dataclass, field
@@ -154,6 +156,21 @@ class IndexContent:
         if key not in self._hashes:
             self._hashes[key] = hashlib.sha256(self.wheel(variant, filename)).hexdigest()
         return self._hashes[key]
+
+
+def download_real_cpu_torch(destination: Path) -> list[Path]:
+    """The real torch 2.13.0 CPU wheel for Python 3.11 and its dependencies, as the real CPU
+    index serves them. A user's pip gets it from the PyTorch CPU index; these machines hold
+    the +cpu build locally, and the machine's pip configuration finds it."""
+    pip = [Path(sys.base_prefix) / "bin" / "python3.11", "-m", "pip"]
+    command = [*pip, "download", "--only-binary=:all:", "torch==2.13.0", "-d", str(destination)]
+    result = subprocess.run(command, capture_output=True, text=True)
+    if result.returncode or not list(destination.glob("torch-2.13.0+cpu-*.whl")):
+        raise RuntimeError(
+            f"The real CPU torch 2.13.0 wheel could not be had (`{' '.join(map(str, command))}`):"
+            f"\n{result.stdout}{result.stderr}"
+        )
+    return sorted(destination.iterdir())
 
 
 def _normalize(name: str) -> str:

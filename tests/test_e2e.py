@@ -4,13 +4,10 @@ passes its own tests and lint, its doctor, and trains on one and on two processe
 import json
 import os
 import re
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
-from tests.pytorch_index import IndexContent, StandInIndex
+from tests.pytorch_index import IndexContent, StandInIndex, download_real_cpu_torch
 from tests.tools import (
     install_as_readme_says,
     installed_version,
@@ -27,23 +24,11 @@ pytestmark = pytest.mark.e2e
 def real_cpu_index(tmp_path_factory):
     """A stand-in CPU index that serves the real torch 2.13.0 wheel and what it depends on,
     as the real one does. Fails (never skips) when the wheel cannot be had."""
-    wheels = tmp_path_factory.mktemp("real-wheels")
-    # On a user's machine this comes from the PyTorch CPU index; these machines hold the
-    # +cpu build locally, and pip's own configuration finds it. Its dependencies come along,
-    # as the real CPU index serves them too. Python 3.11: the project's Python.
-    pip = [Path(sys.base_prefix) / "bin" / "python3.11", "-m", "pip"]  # the machine's pip
-    result = subprocess.run(
-        [*pip, "download", "--only-binary=:all:", "torch==2.13.0", "-d", str(wheels)],
-        capture_output=True,
-        text=True,
-    )
-    torch_wheels = list(wheels.glob("torch-2.13.0+cpu-*.whl"))
-    if result.returncode or not torch_wheels:
-        pytest.fail(
-            "The real CPU torch 2.13.0 wheel could not be had "
-            f"(`pip download --only-binary=:all: torch==2.13.0`):\n{result.stdout}{result.stderr}"
-        )
-    content = IndexContent(matrix={"releases": {}}, real_wheels={"cpu": sorted(wheels.iterdir())})
+    try:
+        wheels = download_real_cpu_torch(tmp_path_factory.mktemp("real-wheels"))
+    except RuntimeError as error:
+        pytest.fail(str(error))
+    content = IndexContent(matrix={"releases": {}}, real_wheels={"cpu": wheels})
     with StandInIndex(content) as index:
         yield index
 

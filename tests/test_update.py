@@ -256,7 +256,7 @@ def test_the_command_line_update_says_to_relock_and_check_update_sees_it(tmp_pat
     result = project.update_with_the_command_line("--skip-answered")
 
     assert result.returncode == 0, result.stderr
-    assert "poetry lock && poetry install" in result.stdout + result.stderr
+    assert "poetry lock && poetry install" in result.stdout + result.stderr  # re-lock
     assert project.dependencies[0] == "torch==2.14.1"
 
 
