@@ -231,12 +231,21 @@ def _handler(content: IndexContent):
     return Handler
 
 
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request, client_address):
+        # A resolver may drop a download once it has read what it needs: not an error.
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
+
+
 class StandInIndex:
     """`with StandInIndex() as index:` serves on 127.0.0.1; `index.url` is the `/whl` base."""
 
     def __init__(self, content: IndexContent | None = None):
         self.content = content or IndexContent()
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self.content))
+        self.server = _Server(("127.0.0.1", 0), _handler(self.content))
         self.url = f"http://127.0.0.1:{self.server.server_port}/whl"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 

@@ -4,6 +4,7 @@ passes its own tests and lint, its doctor, and trains on one and on two processe
 import json
 import os
 import re
+import subprocess
 
 import pytest
 
@@ -59,6 +60,16 @@ def test_a_cpu_project_works_with_real_torch(tmp_path, real_cpu_index, manager):
     doctor = run(doctor_line)
     assert "2.13.0+cpu (cpu build)" in doctor
     assert "ok: the installed torch is the configured build" in doctor
+    # The same torch in a project configured for cu130: the doctor fails and says the fix.
+    mismatch = subprocess.run(
+        [python, "-c", "import demo.doctor as d; d.CONFIGURED_BUILD = 'cu130'; exit(d.main())"],
+        cwd=project,
+        capture_output=True,
+        text=True,
+    )
+    assert mismatch.returncode == 1
+    assert "torch is a cpu build, the project is configured for cu130" in mismatch.stderr
+    assert "Reinstall the configured build: " in mismatch.stderr
 
     prefix = {"uv": "uv run ", "poetry": "poetry run ", "pip": ""}[manager]
     single = run(f"{prefix}python -m demo.train --epochs 4 --output single/losses.json")

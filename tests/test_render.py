@@ -72,13 +72,19 @@ def test_each_manager_and_backend_renders_a_complete_configured_project(
     assert rendered_files(project) == COMMON_FILES | MANAGER_FILES[manager]
     for path in project.rglob("*"):
         if path.is_file():
-            assert not re.search(r"{{|{%|}}|%}", path.read_text()), f"Jinja left in {path}"
+            text = path.read_text()
+            assert not re.search(r"{{|{%|}}|%}", text), f"Jinja left in {path}"
+            # What the project's pre-commit hooks check (they clone from GitHub: not here).
+            assert text.endswith("\n") and not text.endswith("\n\n"), f"end of file: {path}"
+            assert not re.search(r"[ \t]$", text, flags=re.M), f"trailing whitespace: {path}"
             if path.suffix in (".yml", ".yaml"):
-                yaml.safe_load(path.read_text())
+                yaml.safe_load(text)
+            if path.suffix == ".toml":
+                load_toml(path)
 
     pyproject = load_toml(project / "pyproject.toml")
     row = load_matrix()["releases"][torch]
-    pins = [f"torch=={torch}", f"torchvision=={row['torchvision']['version']}"]
+    pins = [f"torch=={torch}", f"torchvision=={row['torchvision']['version']}", "numpy"]
     assert pyproject["project"]["dependencies"] == pins
     assert pyproject["project"]["requires-python"] == "==3.11.*"
     check_manager_configuration(manager, project, pyproject, variant)
@@ -168,13 +174,13 @@ def test_libraries_are_pinned_to_the_matching_release(copie):
         extra_answers=answers("uv", "cpu", torch_libraries=["torchvision", "torchaudio"])
     )
     dependencies = load_toml(result.project_dir / "pyproject.toml")["project"]["dependencies"]
-    assert dependencies == ["torch==2.13.0", "torchvision==0.28.0", "torchaudio==2.11.0"]
+    assert dependencies == ["torch==2.13.0", "torchvision==0.28.0", "torchaudio==2.11.0", "numpy"]
 
 
 def test_no_library_is_a_valid_choice(copie):
     result = copie.copy(extra_answers=answers("uv", "cpu", torch_libraries=[]))
     dependencies = load_toml(result.project_dir / "pyproject.toml")["project"]["dependencies"]
-    assert dependencies == ["torch==2.13.0"]
+    assert dependencies == ["torch==2.13.0", "numpy"]
     assert (
         "torchvision"
         not in load_toml(result.project_dir / "pyproject.toml")["tool"]["uv"]["sources"]

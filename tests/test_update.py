@@ -185,7 +185,7 @@ def test_a_recommended_project_follows_the_new_recommendation_and_keeps_its_edit
 
     project.update()
 
-    assert project.dependencies == ["torch==2.14.1", "torchvision==0.29.1", "rich>=13"]
+    assert project.dependencies == ["torch==2.14.1", "torchvision==0.29.1", "numpy", "rich>=13"]
     readme = (project.path / "README.md").read_text()
     assert "PyTorch 2.14.1 (cu130 build)" in readme
     workflow = (project.path / ".github/workflows/ci.yml").read_text()
@@ -204,7 +204,7 @@ def test_a_pinned_project_keeps_its_versions(tmp_path, template):
     )
     template.release("1.1.0", recommend={"torch": "2.14.1", "cuda": "cu132"})
     project.update()
-    assert project.dependencies == ["torch==2.12.1", "torchvision==0.27.1"]
+    assert project.dependencies == ["torch==2.12.1", "torchvision==0.27.1", "numpy"]
     assert "whl/cu126" in (project.path / "pyproject.toml").read_text()
     answers = yaml.safe_load((project.path / ".copier-answers.yml").read_text())
     assert answers["_commit"] == "1.1.0"
@@ -273,7 +273,7 @@ def test_a_chain_of_two_updates(tmp_path, template):
 
     requirements = (project.path / "requirements.txt").read_text()
     assert "torch==2.14.1+cu132" in requirements and "whl/cu132" in requirements
-    assert project.dependencies == ["torch==2.14.1", "torchvision==0.29.1", "rich>=13"]
+    assert project.dependencies == ["torch==2.14.1", "torchvision==0.29.1", "numpy", "rich>=13"]
     project.assert_no_conflicts()
     project.assert_team_edits_kept()
     project.assert_untouched_files_match_a_fresh_render(tmp_path, "1.2.0")
