@@ -22,8 +22,15 @@ import tempfile
 import time
 from pathlib import Path
 
-from tests.pytorch_index import IndexContent, StandInIndex, download_real_cpu_torch
-from tests.tools import BIN, TEMPLATE, install_as_readme_says, render, tool_env
+from tests.pytorch_index import StandInIndex, real_cpu_index_content
+from tests.tools import (
+    BIN,
+    TEMPLATE,
+    install_as_readme_says,
+    render,
+    render_real_cpu_project,
+    tool_env,
+)
 
 MANAGERS = ["uv", "poetry", "pip"]
 BACKENDS = ["cpu", "cuda", "rocm", "xpu"]
@@ -47,16 +54,7 @@ def isolate_caches(work: Path) -> None:
 
 
 def generated_install(work: Path, manager: str, index_url: str) -> tuple[float, float]:
-    project = render(
-        work / f"{manager}-project",
-        project_name="Bench",
-        package_manager=manager,
-        torch_version="2.13.0",
-        torch_backend="cpu",
-        python_version="3.11",
-        torch_libraries=[],
-        pytorch_index_url=index_url,
-    )
+    project = render_real_cpu_project(work / f"{manager}-project", manager, index_url)
     seconds, python = timed(lambda: install_as_readme_says(project, manager))
     return seconds, size_mb(python.parent.parent)
 
@@ -120,8 +118,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="footprint-") as tmp:
         work = Path(tmp)
         isolate_caches(work)
-        wheels = download_real_cpu_torch(work / "wheels")
-        content = IndexContent(matrix={"releases": {}}, real_wheels={"cpu": wheels})
+        content = real_cpu_index_content(work / "wheels")
         rows = []
         naive_seconds, naive_size = naive_install(work)
         with StandInIndex(content) as index:

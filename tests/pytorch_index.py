@@ -158,6 +158,13 @@ class IndexContent:
         return self._hashes[key]
 
 
+def real_cpu_index_content(destination: Path) -> IndexContent:
+    """A CPU index holding the real torch 2.13.0 wheel and its dependencies."""
+    return IndexContent(
+        matrix={"releases": {}}, real_wheels={"cpu": download_real_cpu_torch(destination)}
+    )
+
+
 def download_real_cpu_torch(destination: Path) -> list[Path]:
     """The real torch 2.13.0 CPU wheel for Python 3.11 and its dependencies, as the real CPU
     index serves them. A user's pip gets it from the PyTorch CPU index; these machines hold

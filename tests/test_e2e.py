@@ -8,12 +8,12 @@ import subprocess
 
 import pytest
 
-from tests.pytorch_index import IndexContent, StandInIndex, download_real_cpu_torch
+from tests.pytorch_index import StandInIndex, real_cpu_index_content
 from tests.tools import (
     install_as_readme_says,
     installed_version,
     readme_commands,
-    render,
+    render_real_cpu_project,
     sh,
     tool_env,
 )
@@ -26,26 +26,16 @@ def real_cpu_index(tmp_path_factory):
     """A stand-in CPU index that serves the real torch 2.13.0 wheel and what it depends on,
     as the real one does. Fails (never skips) when the wheel cannot be had."""
     try:
-        wheels = download_real_cpu_torch(tmp_path_factory.mktemp("real-wheels"))
+        content = real_cpu_index_content(tmp_path_factory.mktemp("real-wheels"))
     except RuntimeError as error:
         pytest.fail(str(error))
-    content = IndexContent(matrix={"releases": {}}, real_wheels={"cpu": wheels})
     with StandInIndex(content) as index:
         yield index
 
 
 @pytest.mark.parametrize("manager", ["uv", "poetry", "pip"])
 def test_a_cpu_project_works_with_real_torch(tmp_path, real_cpu_index, manager):
-    project = render(
-        tmp_path / "demo",
-        project_name="Demo",
-        package_manager=manager,
-        torch_version="2.13.0",
-        torch_backend="cpu",
-        python_version="3.11",
-        torch_libraries=[],
-        pytorch_index_url=real_cpu_index.url,
-    )
+    project = render_real_cpu_project(tmp_path / "demo", manager, real_cpu_index.url)
     python = install_as_readme_says(project, manager)
     assert installed_version(python, "torch") == "2.13.0+cpu"
 

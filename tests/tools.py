@@ -22,6 +22,21 @@ def render(dst: Path, **data) -> Path:
     return dst
 
 
+def render_real_cpu_project(dst: Path, package_manager: str, index_url: str) -> Path:
+    """The project the real-torch runs use: CPU, torch 2.13.0 on Python 3.11 (the wheel these
+    machines hold), no domain library (no real torchvision wheel pairs with it here)."""
+    return render(
+        dst,
+        project_name=dst.name,
+        package_manager=package_manager,
+        torch_version="2.13.0",
+        torch_backend="cpu",
+        python_version="3.11",
+        torch_libraries=[],
+        pytorch_index_url=index_url,
+    )
+
+
 def tool_env(**extra: str) -> dict[str, str]:
     """The environment of a user's shell: not the test's virtual environment, no Python
     downloads, no machine-wide pip configuration (it points pip at local wheel folders)."""
