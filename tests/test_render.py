@@ -8,7 +8,7 @@ import pytest
 import yaml
 
 from extensions.torch_matrix import load_matrix
-from tests.tools import BIN, load_toml
+from tests.tools import BIN, TEMPLATE, load_toml, tool_env
 
 MANAGERS = ["uv", "poetry", "pip"]
 FAMILIES = ["cpu", "cuda", "rocm", "xpu"]
@@ -208,3 +208,17 @@ def test_the_license_file_matches_the_answer(copie, license_id):
     assert first_words[license_id] in text
     expected = "LicenseRef-Proprietary" if license_id == "Proprietary" else license_id
     assert load_toml(result.project_dir / "pyproject.toml")["project"]["license"] == expected
+
+
+def test_the_readme_create_command_renders_the_default_project(tmp_path):
+    """The template README's command (1), run as written (with another destination)."""
+    readme = (TEMPLATE / "README.md").read_text()
+    command = next(line for line in readme.splitlines() if line.startswith("uv run copier copy"))
+    command = command.split("#")[0].replace("../my-project", str(tmp_path / "my-project"))
+    subprocess.run(
+        command, shell=True, cwd=TEMPLATE, env=tool_env(), check=True, capture_output=True
+    )
+    answers = yaml.safe_load((tmp_path / "my-project/.copier-answers.yml").read_text())
+    assert answers["package_name"] == "my_project"
+    assert (answers["package_manager"], answers["torch_backend"]) == ("uv", "cpu")
+    assert answers["torch_version"] == "recommended"
