@@ -48,7 +48,6 @@ def tool_env(**extra: str) -> dict[str, str]:
         PIP_CONFIG_FILE=os.devnull,
         PIP_DISABLE_PIP_VERSION_CHECK="1",
         POETRY_VIRTUALENVS_IN_PROJECT="true",
-        POETRY_VIRTUALENVS_PREFER_ACTIVE_PYTHON="false",
     )
     env.update(extra)
     return env
