@@ -240,18 +240,35 @@ def index_url_error(url: str) -> str:
     return ""
 
 
-def platform_marker(variant: str) -> str:
-    """Where the variant's index is used. Elsewhere (always macOS) the project falls back to
-    the default build: PyPI's for uv and poetry, the CPU index's for pip."""
-    if family_of(variant) == "rocm":
-        return "sys_platform == 'linux'"
-    return "sys_platform == 'linux' or sys_platform == 'win32'"
+# Where an index variant has builds, as PEP 508 markers, with their negation: there the
+# project uses the index; elsewhere (always macOS) the default build, PyPI's for uv and poetry,
+# the CPU index's for pip.
+LINUX_OR_WINDOWS = (
+    "sys_platform == 'linux' or sys_platform == 'win32'",
+    "sys_platform != 'linux' and sys_platform != 'win32'",
+)
+X86_LINUX_OR_WINDOWS = (
+    "sys_platform == 'linux' and platform_machine == 'x86_64' or sys_platform == 'win32'",
+    "(sys_platform != 'linux' or platform_machine != 'x86_64') and sys_platform != 'win32'",
+)
+X86_LINUX = (
+    "sys_platform == 'linux' and platform_machine == 'x86_64'",
+    "sys_platform != 'linux' or platform_machine != 'x86_64'",
+)
 
 
-def fallback_marker(variant: str) -> str:
-    if family_of(variant) == "rocm":
-        return "sys_platform != 'linux'"
-    return "sys_platform != 'linux' and sys_platform != 'win32'"
+def index_platforms(variant: str, package_manager: str) -> tuple[str, str]:
+    """(where the variant's index is used, where it is not), as PEP 508 markers."""
+    family = family_of(variant)
+    if family == "rocm":
+        return X86_LINUX
+    if family == "xpu":
+        return X86_LINUX_OR_WINDOWS
+    if family == "cpu" and package_manager == "poetry":
+        # poetry locks one version per marker: the CPU index's x86_64 `+cpu` would be chosen
+        # for Linux aarch64 too, whose wheel there is unlabeled. aarch64 takes PyPI's instead.
+        return X86_LINUX_OR_WINDOWS
+    return LINUX_OR_WINDOWS
 
 
 def package_name_error(name: str) -> str:
@@ -352,8 +369,8 @@ class Build:
     index_url: str
     index_name: str
     cpu_index_url: str
-    marker: str
-    fallback_marker: str
+    marker: str  # where the index is used (PEP 508); also a Python expression of the two
+    fallback_marker: str  # names sys_platform and platform_machine
     constraints: tuple
     accelerator_api: bool
     tools: dict
@@ -365,6 +382,7 @@ def build(answers: dict, matrix: dict | None = None) -> Build:
     row = release(torch_version, matrix)
     variant = resolve_backend(torch_version, answers["torch_backend"], matrix)
     base = answers["pytorch_index_url"].strip().rstrip("/")
+    marker, fallback = index_platforms(variant, answers["package_manager"])
     return Build(
         torch=resolve_torch(torch_version, matrix),
         variant=variant,
@@ -373,15 +391,21 @@ def build(answers: dict, matrix: dict | None = None) -> Build:
         index_url=index_url(base, variant),
         index_name=f"pytorch-{variant}",
         cpu_index_url=index_url(base, "cpu"),
-        marker=platform_marker(variant),
-        fallback_marker=fallback_marker(variant),
+        marker=marker,
+        fallback_marker=fallback,
         constraints=tuple(row.get("constraints", [])),
         accelerator_api=row.get("accelerator_api", True),
         tools=matrix["tools"],
     )
 
 
-BUILD_ANSWERS = ("torch_version", "torch_backend", "python_version", "pytorch_index_url")
+BUILD_ANSWERS = (
+    "package_manager",
+    "torch_version",
+    "torch_backend",
+    "python_version",
+    "pytorch_index_url",
+)
 
 
 class TorchMatrixExtension(Extension):

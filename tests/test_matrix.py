@@ -3,6 +3,7 @@
 import copy
 
 import pytest
+from packaging.markers import Marker
 
 from extensions import torch_matrix as tm
 
@@ -105,9 +106,23 @@ def test_index_urls_and_markers():
     assert (
         tm.index_url("https://mirror.example/whl/", "cu130") == "https://mirror.example/whl/cu130"
     )
-    assert tm.platform_marker("rocm7.1") == "sys_platform == 'linux'"
-    assert tm.platform_marker("cu130") == "sys_platform == 'linux' or sys_platform == 'win32'"
-    assert tm.fallback_marker("cpu") == "sys_platform != 'linux' and sys_platform != 'win32'"
+    assert tm.index_platforms("cu130", "uv") == tm.LINUX_OR_WINDOWS
+    assert tm.index_platforms("rocm7.1", "pip") == tm.X86_LINUX
+    assert tm.index_platforms("xpu", "uv") == tm.X86_LINUX_OR_WINDOWS
+    # poetry would lock the x86_64 +cpu build for Linux aarch64 too: aarch64 goes to PyPI.
+    assert tm.index_platforms("cpu", "poetry") == tm.X86_LINUX_OR_WINDOWS
+    assert tm.index_platforms("cpu", "uv") == tm.LINUX_OR_WINDOWS
+
+
+@pytest.mark.parametrize(
+    "marker_pair", [tm.LINUX_OR_WINDOWS, tm.X86_LINUX_OR_WINDOWS, tm.X86_LINUX]
+)
+def test_each_fallback_marker_is_the_negation_of_its_marker(marker_pair):
+    marker, fallback = (Marker(m) for m in marker_pair)
+    for sys_platform in ("linux", "win32", "darwin"):
+        for machine in ("x86_64", "aarch64", "AMD64", "arm64"):
+            environment = {"sys_platform": sys_platform, "platform_machine": machine}
+            assert marker.evaluate(environment) != fallback.evaluate(environment)
 
 
 @pytest.mark.parametrize(
@@ -134,6 +149,7 @@ def test_release_constraints_reach_the_build():
     matrix = copy.deepcopy(MATRIX)
     matrix["releases"]["2.6.0"]["constraints"] = ["numpy<2"]
     answers = {
+        "package_manager": "uv",
         "torch_version": "2.6.0",
         "torch_backend": "cpu",
         "python_version": "3.11",

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from extensions.torch_matrix import load_matrix
+from extensions.torch_matrix import index_platforms, load_matrix
 from tests.tools import BIN, TEMPLATE, load_toml, tool_env
 
 MANAGERS = ["uv", "poetry", "pip"]
@@ -96,11 +96,7 @@ def test_each_manager_and_backend_renders_a_complete_configured_project(
 
 def check_manager_configuration(manager, project, pyproject, variant):
     index = f"https://download.pytorch.org/whl/{variant}"
-    marker = (
-        "sys_platform == 'linux'"
-        if variant.startswith("rocm")
-        else "sys_platform == 'linux' or sys_platform == 'win32'"
-    )
+    marker = index_platforms(variant, manager)[0]
     tool = pyproject.get("tool", {})
     if manager == "uv":
         assert tool["uv"]["index"] == [
