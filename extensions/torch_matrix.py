@@ -369,8 +369,8 @@ class Build:
     index_url: str
     index_name: str
     cpu_index_url: str
-    marker: str  # where the index is used (PEP 508); also a Python expression of the two
-    fallback_marker: str  # names sys_platform and platform_machine
+    marker: str  # PEP 508, where the index is used (also Python over these two names)
+    fallback_marker: str  # PEP 508, where it is not
     constraints: tuple
     accelerator_api: bool
     tools: dict
@@ -399,13 +399,7 @@ def build(answers: dict, matrix: dict | None = None) -> Build:
     )
 
 
-BUILD_ANSWERS = (
-    "package_manager",
-    "torch_version",
-    "torch_backend",
-    "python_version",
-    "pytorch_index_url",
-)
+BUILD_ANSWERS = ("package_manager", "torch_version", "torch_backend", "pytorch_index_url")
 
 
 class TorchMatrixExtension(Extension):
