@@ -82,7 +82,7 @@ def parse_wheels(page: str, url: str) -> list[dict]:
     """Stable wheels listed on a package page (pre-releases and free-threaded builds skipped)."""
     parser = _Links()
     parser.feed(page)
-    if "<a" not in page.lower() or not parser.anchors:
+    if not parser.anchors:
         raise RefreshError(f"{url} is not a package index page (no links)")
     wheels = []
     for name in parser.names:

@@ -188,13 +188,14 @@ def answer_errors(answers: dict, matrix: dict | None = None) -> list[str]:
     torch_version = answers.get("torch_version", RECOMMENDED)
     if error := torch_version_error(torch_version, matrix):
         return [error]
+    backend = answers.get("torch_backend", "cpu")
     errors = [
-        backend_error(torch_version, answers.get("torch_backend", "cpu"), matrix),
+        backend_error(torch_version, backend, matrix),
         python_error(torch_version, answers.get("python_version", ""), matrix),
     ]
     if not errors[0]:
         errors += [
-            library_error(library, torch_version, answers["torch_backend"], matrix)
+            library_error(library, torch_version, backend, matrix)
             for library in answers.get("torch_libraries") or []
         ]
     return [error for error in errors if error]
@@ -369,8 +370,8 @@ class Build:
     index_url: str
     index_name: str
     cpu_index_url: str
-    marker: str  # PEP 508, where the index is used (also Python over these two names)
-    fallback_marker: str  # PEP 508, where it is not
+    marker: str  # PEP 508: where the index is used (the doctor evaluates it as Python)
+    fallback_marker: str  # PEP 508: where it is not
     constraints: tuple
     accelerator_api: bool
     tools: dict

@@ -202,8 +202,7 @@ def _handler(content: IndexContent):
                 if data is None:
                     return self._send(404, b"Not Found", "text/plain")
                 return self._send(200, data, "application/octet-stream")
-            if len(parts) == 3 and content.files(variant, parts[2]):
-                files = content.files(variant, parts[2])
+            if len(parts) == 3 and (files := content.files(variant, parts[2])):
                 # Like the real index: absolute links, %2B for '+', a sha256 fragment.
                 links = [
                     f"/whl/{variant}/{quote(name)}#sha256={content.sha256(variant, name)}"
