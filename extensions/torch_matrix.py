@@ -7,6 +7,7 @@ is) are unit-tested without Copier. `TorchMatrixExtension` only registers them i
 
 from __future__ import annotations
 
+import contextlib
 import keyword
 import re
 import subprocess
@@ -17,12 +18,40 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import yaml
+from copier_template_extensions import ContextHook
 from jinja2.ext import Extension
+from packaging.version import Version
+
+
+def _import_siblings_from_this_template() -> None:
+    """Copier loads this file by path, and an update loads two versions of the template in
+    one process: import `extensions.*` from this copy of the template, not another one."""
+    root = str(Path(__file__).resolve().parent.parent)
+    for name, module in list(sys.modules.items()):
+        where = getattr(module, "__file__", None) or next(iter(getattr(module, "__path__", [])), "")
+        if name.split(".")[0] == "extensions" and not str(where).startswith(root):
+            del sys.modules[name]
+    if root not in sys.path[:1]:
+        sys.path.insert(0, root)
+
+
+_import_siblings_from_this_template()
+
+from extensions import configs  # noqa: E402
+from extensions.index_model import (  # noqa: E402
+    LIBRARY_NAMES,
+    Model,
+    Plan,
+    family_of,
+    load_model,
+    plan,
+)
 
 MATRIX_PATH = Path(__file__).with_name("torch_matrix.yml")
+FACTS_PATH = Path(__file__).with_name("index_facts.yml")
 RECOMMENDED = "recommended"
 FAMILIES = ("cpu", "cuda", "rocm", "xpu")
-LIBRARIES = ("torchvision", "torchaudio")
+LIBRARIES = LIBRARY_NAMES
 # Names a project package must not take: importing them would shadow a real module.
 SHADOWED_NAMES = frozenset(
     {"torch", "torchvision", "torchaudio", "test", "tests", "numpy", "src", "setup", "main"}
@@ -41,14 +70,43 @@ def load_matrix(path: Path = MATRIX_PATH) -> dict:
     return yaml.safe_load(path.read_text(encoding="utf-8"))
 
 
-def _version_key(version: str) -> tuple[int, ...]:
-    return tuple(int(part) for part in re.findall(r"\d+", version))
+@cache
+def load_facts(path: Path = FACTS_PATH) -> dict:
+    """The index facts file, parsed once per process."""
+    return yaml.safe_load(path.read_text(encoding="utf-8"))
+
+
+def model(matrix: dict | None = None) -> Model:
+    """The typed model of the index: `matrix` (default: the template's) and the index facts."""
+    if matrix is None or matrix is load_matrix():
+        return _template_model()
+    return load_model(matrix, load_facts())
+
+
+@cache
+def _template_model() -> Model:
+    return load_model(load_matrix(), load_facts())
 
 
 def torch_versions(matrix: dict | None = None) -> list[str]:
-    """Torch releases the template supports, newest first."""
+    """Torch releases the template supports, newest first (PEP 440 order)."""
     matrix = matrix or load_matrix()
-    return sorted(matrix["releases"], key=_version_key, reverse=True)
+    return sorted(matrix["releases"], key=Version, reverse=True)
+
+
+def variant_key(variant: str) -> tuple[int, Version]:
+    """Order of index variants: by family, then by version (`rocm7.2` < `rocm7.14`)."""
+    family = family_of(variant)
+    number = (
+        variant.removeprefix("rocm" if family == "rocm" else "cu")
+        if family
+        in (
+            "cuda",
+            "rocm",
+        )
+        else "0"
+    )
+    return FAMILIES.index(family), Version(number)
 
 
 def resolve_torch(torch_version: str, matrix: dict | None = None) -> str:
@@ -60,15 +118,6 @@ def resolve_torch(torch_version: str, matrix: dict | None = None) -> str:
 def release(torch_version: str, matrix: dict | None = None) -> dict:
     matrix = matrix or load_matrix()
     return matrix["releases"][resolve_torch(torch_version, matrix)]
-
-
-def family_of(variant: str) -> str:
-    """`cu130` -> `cuda`, `rocm7.1` -> `rocm`, `cpu` and `xpu` are their own family."""
-    if variant.startswith("cu"):
-        return "cuda"
-    if variant.startswith("rocm"):
-        return "rocm"
-    return variant
 
 
 def _choices(offered: list[str], current: str, reason: str, labels: dict | None = None) -> dict:
@@ -109,7 +158,7 @@ def resolve_backend(torch_version: str, backend: str, matrix: dict | None = None
     if preferred in variants:
         return preferred
     in_family = [v for v in variants if family_of(v) == backend]
-    return max(in_family, key=_version_key) if in_family else backend
+    return max(in_family, key=variant_key) if in_family else backend
 
 
 def backend_choices(torch_version: str, matrix: dict | None = None) -> list[str]:
@@ -148,7 +197,7 @@ def default_python(torch_version: str, matrix: dict | None = None) -> str:
     matrix = matrix or load_matrix()
     supported = python_choices(torch_version, matrix)
     preferred = matrix["recommended"]["python"]
-    return preferred if preferred in supported else max(supported, key=_version_key)
+    return preferred if preferred in supported else max(supported, key=Version)
 
 
 def python_error(torch_version: str, python_version: str, matrix: dict | None = None) -> str:
@@ -222,10 +271,6 @@ def pins(torch_version: str, libraries: list[str], matrix: dict | None = None) -
     return result
 
 
-def index_url(base: str, variant: str) -> str:
-    return f"{base.rstrip('/')}/{variant}"
-
-
 def index_url_error(url: str) -> str:
     """Why `url` cannot be the PyTorch index base, or ""."""
     parts = urlsplit(url.strip())
@@ -239,37 +284,6 @@ def index_url_error(url: str) -> str:
     if parts.query or parts.fragment:
         return "give the index base URL without a query or fragment"
     return ""
-
-
-# Where an index variant has builds, as PEP 508 markers, with their negation: there the
-# project uses the index; elsewhere (always macOS) the default build, PyPI's for uv and poetry,
-# the CPU index's for pip.
-LINUX_OR_WINDOWS = (
-    "sys_platform == 'linux' or sys_platform == 'win32'",
-    "sys_platform != 'linux' and sys_platform != 'win32'",
-)
-X86_LINUX_OR_WINDOWS = (
-    "sys_platform == 'linux' and platform_machine == 'x86_64' or sys_platform == 'win32'",
-    "(sys_platform != 'linux' or platform_machine != 'x86_64') and sys_platform != 'win32'",
-)
-X86_LINUX = (
-    "sys_platform == 'linux' and platform_machine == 'x86_64'",
-    "sys_platform != 'linux' or platform_machine != 'x86_64'",
-)
-
-
-def index_platforms(variant: str, package_manager: str) -> tuple[str, str]:
-    """(where the variant's index is used, where it is not), as PEP 508 markers."""
-    family = family_of(variant)
-    if family == "rocm":
-        return X86_LINUX
-    if family == "xpu":
-        return X86_LINUX_OR_WINDOWS
-    if family == "cpu" and package_manager == "poetry":
-        # poetry locks one version per marker: the CPU index's x86_64 `+cpu` would be chosen
-        # for Linux aarch64 too, whose wheel there is unlabeled. aarch64 takes PyPI's instead.
-        return X86_LINUX_OR_WINDOWS
-    return LINUX_OR_WINDOWS
 
 
 def package_name_error(name: str) -> str:
@@ -359,53 +373,90 @@ def git_config(key: str) -> str:
     return result.stdout.strip()
 
 
+def requires_python(python_version: str, libraries, matrix: dict | None = None) -> str:
+    """`requires-python` of a project on `python_version` ("3.14") with torch and these
+    libraries: `==3.14.*`, less the patch releases a library's Requires-Python excludes
+    (torchvision 0.26-0.29: `!=3.14.1`). Poetry's solver crashes on a project range wider
+    than its dependencies' (NOTES: poetry with `==3.14.*` and `!=3.14.1`)."""
+    specifiers = [f"=={python_version}.*"]
+    for library in libraries:
+        for spec in library.requires_python:
+            if spec.operator == "!=" and spec.version.startswith(f"{python_version}."):
+                specifiers.append(str(spec))
+    return ",".join(specifiers)
+
+
 @dataclass(frozen=True)
 class Build:
-    """What the answers mean for the generated files."""
+    """What the answers mean for the generated files (see `extensions/configs.py`)."""
 
     torch: str
     variant: str
     family: str
-    pins: dict
+    pins: dict  # torch and the chosen libraries -> version
+    plan: Plan
+    requires_python: str
+    dependencies: list  # `[project] dependencies` of the torch family
+    indexes: dict  # name -> URL of each PyTorch index the project uses
+    index_name: str  # the name of the variant's index
     index_url: str
-    index_name: str
     cpu_index_url: str
-    marker: str  # PEP 508: where the index is used (the doctor evaluates it as Python)
-    fallback_marker: str  # PEP 508: where it is not
+    uv_sources: dict
+    poetry_dependencies: dict
+    pip_requirements: list
+    expected_builds: dict  # (sys.platform, platform.machine()) -> build
+    where: list  # README lines: which build on which platform
     constraints: tuple
     accelerator_api: bool
     tools: dict
 
 
 def build(answers: dict, matrix: dict | None = None) -> Build:
+    """The `Build` of a project's answers. Raises KeyError for an answer the matrix lacks."""
     matrix = matrix or load_matrix()
     torch_version = answers["torch_version"]
     row = release(torch_version, matrix)
+    torch = resolve_torch(torch_version, matrix)
+    the_release = model(matrix).releases[torch]
     variant = resolve_backend(torch_version, answers["torch_backend"], matrix)
+    chosen = pins(torch_version, answers.get("torch_libraries") or [], matrix)
+    the_plan = plan(the_release, variant, chosen, model().platforms, answers["package_manager"])
     base = answers["pytorch_index_url"].strip().rstrip("/")
-    marker, fallback = index_platforms(variant, answers["package_manager"])
+    libraries = [the_release.libraries[name] for name in chosen if name != "torch"]
     return Build(
-        torch=resolve_torch(torch_version, matrix),
+        torch=torch,
         variant=variant,
         family=family_of(variant),
-        pins=pins(torch_version, answers.get("torch_libraries") or [], matrix),
-        index_url=index_url(base, variant),
-        index_name=f"pytorch-{variant}",
-        cpu_index_url=index_url(base, "cpu"),
-        marker=marker,
-        fallback_marker=fallback,
+        pins=chosen,
+        plan=the_plan,
+        requires_python=requires_python(answers["python_version"], libraries),
+        dependencies=configs.dependencies(the_plan, chosen),
+        indexes={configs.index_name(i): configs.index_url(base, i) for i in the_plan.indexes},
+        index_name=configs.index_name(variant),
+        index_url=configs.index_url(base, variant),
+        cpu_index_url=configs.index_url(base, "cpu"),
+        uv_sources=configs.uv_sources(the_plan),
+        poetry_dependencies=configs.poetry_dependencies(the_plan),
+        pip_requirements=configs.pip_requirements(the_plan, chosen, base),
+        expected_builds=configs.expected_builds(the_plan),
+        where=configs.where_builds_come_from(the_plan),
         constraints=tuple(row.get("constraints", [])),
         accelerator_api=row.get("accelerator_api", True),
         tools=matrix["tools"],
     )
 
 
-BUILD_ANSWERS = ("package_manager", "torch_version", "torch_backend", "pytorch_index_url")
+BUILD_ANSWERS = (
+    "package_manager",
+    "torch_version",
+    "torch_backend",
+    "python_version",
+    "pytorch_index_url",
+)
 
 
 class TorchMatrixExtension(Extension):
-    """Registers the functions above for copier.yml and the templates, and adds `build`
-    (a `Build`) to the context once the answers it needs are known."""
+    """Registers the functions above for copier.yml and the templates."""
 
     def __init__(self, environment):
         super().__init__(environment)
@@ -428,24 +479,19 @@ class TorchMatrixExtension(Extension):
             to_distribution_name=to_distribution_name,
             folder_name=folder_name,
             to_yaml=_to_yaml,
+            toml_inline=configs.toml_inline,
+            toml_string=configs.toml_string,
         )
-        parent_context = environment.context_class
-
-        class BuildContext(parent_context):
-            def __init__(self, env, parent, *args, **kwargs):
-                if all(key in parent for key in BUILD_ANSWERS) and "build" not in parent:
-                    parent = {**parent, "build": _build_or_none(parent)}
-                super().__init__(env, parent, *args, **kwargs)
-
-        environment.context_class = BuildContext
 
 
-def _build_or_none(answers: dict) -> Build | None:
-    """While questions are asked, an answer may still be invalid: no build yet."""
-    try:
-        return build(answers)
-    except (KeyError, TypeError):
-        return None
+class BuildContext(ContextHook):
+    """Adds `build` (a `Build`) to the templates' context once the answers it needs are known;
+    while questions are still asked, an answer may be invalid: no `build` yet."""
+
+    def hook(self, context: dict) -> None:
+        if all(key in context for key in BUILD_ANSWERS) and "build" not in context:
+            with contextlib.suppress(KeyError, TypeError):
+                context["build"] = build(context)
 
 
 def _to_yaml(value) -> str:

@@ -1,10 +1,18 @@
-"""A stand-in for the PyTorch wheel index, served on 127.0.0.1.
+"""Stand-ins for the package indexes a generated project uses, served on 127.0.0.1.
 
-It mimics what the resolvers see on https://download.pytorch.org/whl/<variant>: PEP 503 pages
-per package, wheels named with local version labels (`+cpu`, `+cu130`, `+rocm7.1`, `+xpu`) and
-platform / Python tags, unlabeled macOS arm64 and Linux aarch64 wheels on `/whl/cpu`, and
-HTTP 403 for a page that does not exist. The wheels are tiny stubs built from the matrix;
-real wheels (e.g. a real CPU torch) can be served beside them from a folder.
+`StandInIndex` mimics https://download.pytorch.org/whl/<variant> as the model of the index
+(`extensions/index_model.py`) describes it: PEP 503 pages per package, wheels with the local
+version label and platform tags of each variant and platform (unlabeled where the model says
+so), torch's real Requires-Dist shape (the index-only triton packages, served only on their
+variant's page), the libraries' Requires-Python exclusions, and HTTP 403 for a page that does
+not exist. The wheels are tiny stubs; real wheels (e.g. a real CPU torch) can be served beside
+them from a folder.
+
+`HostileIndex` stands for a project's default index (PyPI): it passes every page through to
+the real PyPI, except that it serves its own torch, torchvision, torchaudio and index-only
+packages: PyPI's shape for the pinned versions (CUDA libraries required on Linux, as PyPI's
+torch does), and higher versions. Every stub says where it came from (`Summary`), so a test can
+tell what was installed from which index.
 """
 
 from __future__ import annotations
@@ -13,10 +21,11 @@ import base64
 import hashlib
 import html
 import io
-import re
 import subprocess
 import sys
 import threading
+import urllib.error
+import urllib.request
 import zipfile
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -24,56 +33,74 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import quote, unquote
 
-from extensions.torch_matrix import LIBRARIES, family_of, load_matrix
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name, parse_wheel_filename
 
-LINUX_X86 = "manylinux_2_28_x86_64"
-LINUX_ARM = "manylinux_2_28_aarch64"
-WINDOWS = "win_amd64"
-MACOS_ARM = "macosx_11_0_arm64"
-# Platforms with a labeled build on each family's index.
-LABELED_PLATFORMS = {
-    "cpu": [LINUX_X86, WINDOWS],
-    "cuda": [LINUX_X86, LINUX_ARM, WINDOWS],
-    "rocm": [LINUX_X86],
-    "xpu": [LINUX_X86, WINDOWS],
-}
-# The CPU index also has unlabeled builds for these.
-UNLABELED_CPU_PLATFORMS = [MACOS_ARM, LINUX_ARM]
-WHEEL_NAME = re.compile(
-    r"^(?P<name>[^-]+)-(?P<version>[^-]+)-(?P<py>[^-]+)-[^-]+-(?P<plat>.+)\.whl$"
-)
+from extensions.index_model import Model, Release, family_of
+from extensions.torch_matrix import model as template_model
+
+PYTORCH_INDEX = "pytorch-index"  # the Summary of the stand-in PyTorch index's stubs
+HOSTILE = "hostile"  # ... and of the hostile default index's
+# Small PyPI-hosted dependencies real torch wheels declare. Like the real index, the stand-in
+# serves copies of them on every variant's page (pip installs from the PyTorch index alone).
+TORCH_PYPI_REQUIRES = {"filelock": "3.20.0", "typing-extensions": "4.15.0"}
 
 
-def runtime_of(variant: str) -> dict:
+@dataclass(frozen=True)
+class Stub:
+    """What a stub wheel holds: its distribution, version, tags, Requires-Dist and origin."""
+
+    name: str
+    version: str
+    python: str  # "3.11"; "3" for a pure-Python wheel
+    platform_tag: str  # "any" for a pure-Python wheel
+    requires: tuple[str, ...] = ()
+    requires_python: str = ""
+    runtime: tuple[tuple[str, str], ...] = ()  # torch.version's cuda / hip / xpu
+    origin: str = PYTORCH_INDEX
+
+    @property
+    def tags(self) -> str:
+        if self.platform_tag == "any":
+            return "py3-none-any"
+        python = f"cp{self.python.replace('.', '')}"
+        return f"{python}-{python}-{self.platform_tag}"
+
+    @property
+    def filename(self) -> str:
+        name = canonicalize_name(self.name).replace("-", "_")
+        return f"{name}-{self.version}-{self.tags}.whl"
+
+
+def runtime_of(variant: str) -> tuple[tuple[str, str], ...]:
     """What torch.version says for a build of this variant."""
     family = family_of(variant)
     if family == "cuda":
         digits = variant[2:]
-        return {"cuda": f"{digits[:-1]}.{digits[-1]}"}
+        return (("cuda", f"{digits[:-1]}.{digits[-1]}"),)
     if family == "rocm":
-        return {"hip": f"{variant[4:]}.00000-stub"}
+        return (("hip", f"{variant[4:]}.00000-stub"),)
     if family == "xpu":
-        return {"xpu": "20250000"}
-    return {}
+        return (("xpu", "20250000"),)
+    return ()
 
 
-def stub_wheel(
-    name: str, version: str, python: str, platform: str, requires: list[str], variant: str = "cpu"
-) -> bytes:
+def stub_wheel(stub: Stub) -> bytes:
     """A minimal installable wheel whose module reports its version and build."""
-    dist = f"{name}-{version}.dist-info"
-    tag = f"cp{python.replace('.', '')}"
-    runtime = runtime_of(variant) if "+" in version else {}
+    module = canonicalize_name(stub.name).replace("-", "_")
+    dist = f"{module}-{stub.version}.dist-info"
+    runtime = dict(stub.runtime)
     files = {
-        f"{name}/__init__.py": f'__version__ = "{version}"\nfrom . import version\n',
-        f"{name}/version.py": "".join(
+        f"{module}/__init__.py": f'__version__ = "{stub.version}"\nfrom . import version\n',
+        f"{module}/version.py": "".join(
             f"{key} = {runtime.get(key)!r}\n" for key in ("cuda", "hip", "xpu")
         ),
         f"{dist}/METADATA": "Metadata-Version: 2.1\n"
-        f"Name: {name}\nVersion: {version}\nRequires-Python: >={python}\n"
-        + "".join(f"Requires-Dist: {req}\n" for req in requires),
+        f"Name: {stub.name}\nVersion: {stub.version}\nSummary: {stub.origin}\n"
+        f"Requires-Python: {stub.requires_python or '>=' + stub.python}\n"
+        + "".join(f"Requires-Dist: {req}\n" for req in stub.requires),
         f"{dist}/WHEEL": "Wheel-Version: 1.0\nGenerator: stub\nRoot-Is-Purelib: false\n"
-        f"Tag: {tag}-{tag}-{platform}\n",
+        f"Tag: {stub.tags}\n",
     }
     record = []
     buffer = io.BytesIO()
@@ -91,65 +118,101 @@ def stub_wheel(
     return buffer.getvalue()
 
 
+def pinned_version(requirement: Requirement) -> str:
+    """The version an `==V` or `~=V` requirement names."""
+    return next(iter(requirement.specifier)).version
+
+
+def release_stubs(release: Release, model: Model) -> dict[tuple[str, str], list[Stub]]:
+    """(variant, package) -> the stubs of one release, as the model says the index has them."""
+    pages: dict[tuple[str, str], list[Stub]] = {}
+    for variant in release.variants:
+        packages = {"torch": release.torch}
+        packages |= {
+            name: library.version
+            for name, library in release.libraries.items()
+            if variant not in library.missing
+        }
+        for name, version in packages.items():
+            library = release.libraries.get(name)
+            requires: list[str] = []
+            if name == "torch":
+                requires = [*TORCH_PYPI_REQUIRES, *map(str, release.requirements(variant))]
+                for dependency, dependency_version in TORCH_PYPI_REQUIRES.items():
+                    copy = Stub(dependency, dependency_version, "3", "any")
+                    pages.setdefault((variant, dependency), []).append(copy)
+            elif name == "torchvision":
+                requires = [f"torch=={release.torch}"]
+            for platform in release.platforms_of(variant, name):
+                label = release.label(variant, platform)
+                full = f"{version}+{label}" if label else version
+                tag = model.platforms.by_name[platform].wheel_tag.format(
+                    macos=release.macos.replace(".", "_")
+                )
+                for python in release.python:
+                    stub = Stub(
+                        name,
+                        full,
+                        python,
+                        tag,
+                        tuple(requires),
+                        str(library.requires_python) if library else "",
+                        runtime_of(variant) if label else (),
+                    )
+                    pages.setdefault((variant, name), []).append(stub)
+        for requirement in release.requirements(variant):
+            for platform in release.platforms_of(variant):
+                tag = model.platforms.by_name[platform].wheel_tag
+                for python in release.python:
+                    stub = Stub(requirement.name, pinned_version(requirement), python, tag)
+                    pages.setdefault((variant, canonicalize_name(requirement.name)), [])
+                    pages[(variant, canonicalize_name(requirement.name))].append(stub)
+    return pages
+
+
 @dataclass
 class IndexContent:
-    """Files per (variant, package): stub wheels derived from a matrix, plus real ones."""
+    """Files per (variant, package): stub wheels derived from a model, plus real ones."""
 
-    matrix: dict = field(default_factory=load_matrix)
+    model: Model = field(default_factory=template_model)
     real_wheels: dict[str, list[Path]] = field(default_factory=dict)  # variant -> files
     faults: dict[str, tuple[int, str]] = field(default_factory=dict)  # path -> (status, body)
     _hashes: dict[tuple[str, str], str] = field(default_factory=dict, repr=False)
 
     @cached_property
-    def stubs(self) -> dict[tuple[str, str], dict[str, tuple]]:
-        """(variant, package) -> {filename: (name, version, python, platform, requires)}."""
-        pages: dict[tuple[str, str], dict[str, tuple]] = {}
-        for torch, row in self.matrix["releases"].items():
-            packages = {"torch": (torch, [], row["variants"])}
-            for library in LIBRARIES:
-                if facts := row.get(library):
-                    requires = [f"torch=={torch}"] if library == "torchvision" else []
-                    variants = [v for v in row["variants"] if v not in facts.get("missing", [])]
-                    packages[library] = (facts["version"], requires, variants)
-            for name, (version, requires, variants) in packages.items():
-                for variant in variants:
-                    builds = [
-                        (f"{version}+{variant}", p) for p in LABELED_PLATFORMS[family_of(variant)]
-                    ]
-                    if variant == "cpu":
-                        builds += [(version, p) for p in UNLABELED_CPU_PLATFORMS]
-                    page = pages.setdefault((variant, name), {})
-                    for full_version, platform in builds:
-                        for python in row["python"]:
-                            tag = f"cp{python.replace('.', '')}"
-                            filename = f"{name}-{full_version}-{tag}-{tag}-{platform}.whl"
-                            page[filename] = (name, full_version, python, platform, requires)
+    def stubs(self) -> dict[tuple[str, str], dict[str, Stub]]:
+        """(variant, package) -> {filename: stub}, for every release of the model."""
+        pages: dict[tuple[str, str], dict[str, Stub]] = {}
+        for release in self.model.releases.values():
+            for key, stubs in release_stubs(release, self.model).items():
+                pages.setdefault(key, {}).update({stub.filename: stub for stub in stubs})
         return pages
 
-    def variants(self) -> set[str]:
+    def roots(self) -> set[str]:
         return {variant for variant, _ in self.stubs} | set(self.real_wheels)
 
     def files(self, variant: str, package: str) -> list[str]:
-        names = list(self.stubs.get((variant, package), {}))
+        names = list(self.stubs.get((variant, canonicalize_name(package)), {}))
         for path in self.real_wheels.get(variant, []):
-            if _normalize(path.name.split("-")[0]) == _normalize(package):
+            if parse_wheel_filename(path.name)[0] == canonicalize_name(package):
                 names.append(path.name)
         return sorted(set(names))
 
     def packages(self, variant: str) -> list[str]:
         names = {package for v, package in self.stubs if v == variant}
-        names |= {_normalize(p.name.split("-")[0]) for p in self.real_wheels.get(variant, [])}
+        names |= {parse_wheel_filename(p.name)[0] for p in self.real_wheels.get(variant, [])}
         return sorted(names)
 
     def wheel(self, variant: str, filename: str) -> bytes | None:
         for path in self.real_wheels.get(variant, []):
             if path.name == filename:
                 return path.read_bytes()
-        match = WHEEL_NAME.match(filename)
-        if not match:
+        try:
+            package = parse_wheel_filename(filename)[0]
+        except ValueError:
             return None
-        spec = self.stubs.get((variant, match["name"]), {}).get(filename)
-        return stub_wheel(*spec, variant=variant) if spec else None
+        stub = self.stubs.get((variant, package), {}).get(filename)
+        return stub_wheel(stub) if stub else None
 
     def sha256(self, variant: str, filename: str) -> str:
         key = (variant, filename)
@@ -157,12 +220,15 @@ class IndexContent:
             self._hashes[key] = hashlib.sha256(self.wheel(variant, filename)).hexdigest()
         return self._hashes[key]
 
+    def upstream(self, package: str) -> tuple[int, bytes] | None:
+        """A page to pass through from elsewhere (None: this index has no such page)."""
+        return None
+
 
 def real_cpu_index_content(destination: Path) -> IndexContent:
     """A CPU index holding the real torch 2.13.0 wheel and its dependencies."""
-    return IndexContent(
-        matrix={"releases": {}}, real_wheels={"cpu": download_real_cpu_torch(destination)}
-    )
+    empty = Model(releases={}, platforms=template_model().platforms)
+    return IndexContent(model=empty, real_wheels={"cpu": download_real_cpu_torch(destination)})
 
 
 def download_real_cpu_torch(destination: Path) -> list[Path]:
@@ -180,8 +246,57 @@ def download_real_cpu_torch(destination: Path) -> list[Path]:
     return sorted(destination.iterdir())
 
 
-def _normalize(name: str) -> str:
-    return re.sub(r"[-_.]+", "-", name).lower()
+@dataclass
+class HostileContent(IndexContent):
+    """A default index that proxies `upstream_url` (PyPI's simple API) but serves its own
+    same-named torch family and index-only packages: PyPI's shape of every pinned version, and
+    higher ones. Root `simple`."""
+
+    upstream_url: str = ""
+    higher: str = "99.0"
+
+    @cached_property
+    def stubs(self) -> dict[tuple[str, str], dict[str, Stub]]:
+        pages: dict[tuple[str, str], dict[str, Stub]] = {}
+        platforms = self.model.platforms.by_name.values()
+        for release in self.model.releases.values():
+            versions = {"torch": release.torch}
+            versions |= {n: lib.version for n, lib in release.libraries.items()}
+            for variant in release.variants:
+                versions |= {r.name: pinned_version(r) for r in release.requirements(variant)}
+            for name, version in versions.items():
+                for platform in platforms:
+                    build = release.pypi_builds[platform.name] if name == "torch" else "cpu"
+                    requires = cuda_requirements(build) if build != "cpu" else ()
+                    tag = platform.wheel_tag.format(macos=release.macos.replace(".", "_"))
+                    for python in release.python:
+                        for full in (version, self.higher):
+                            stub = Stub(name, full, python, tag, requires, origin=HOSTILE)
+                            page = pages.setdefault(("simple", canonicalize_name(name)), {})
+                            page[stub.filename] = stub
+                            for requirement in map(Requirement, requires):
+                                cuda = Stub(requirement.name, "13.0.0", python, tag, origin=HOSTILE)
+                                pages.setdefault(("simple", requirement.name), {})
+                                pages[("simple", requirement.name)][cuda.filename] = cuda
+        return pages
+
+    def roots(self) -> set[str]:
+        return {"simple"}
+
+    def upstream(self, package: str) -> tuple[int, bytes] | None:
+        request = urllib.request.Request(f"{self.upstream_url.rstrip('/')}/{package}/")
+        try:
+            with urllib.request.urlopen(request, timeout=60) as response:
+                return response.status, response.read()
+        except urllib.error.HTTPError as error:
+            return error.code, error.read()
+
+
+def cuda_requirements(build: str) -> tuple[str, ...]:
+    """What PyPI's Linux torch of a CUDA build requires (the shape; one library stands for
+    the ~20 of the real wheel)."""
+    major = build[2:-1]
+    return (f'nvidia-cublas-cu{major}==13.0.0; platform_system == "Linux"',)
 
 
 def _handler(content: IndexContent):
@@ -191,24 +306,28 @@ def _handler(content: IndexContent):
                 status, body = content.faults[self.path]
                 return self._send(status, body.encode(), "text/html")
             parts = [unquote(p) for p in self.path.split("?")[0].split("/") if p]
-            if len(parts) < 2 or parts[0] != "whl" or parts[1] not in content.variants():
+            if parts[:1] == ["whl"]:
+                parts = parts[1:]
+            if not parts or parts[0] not in content.roots():
                 return self._send(403, b"Forbidden", "text/plain")
-            variant = parts[1]
-            if len(parts) == 2:
-                links = [f"{p}/" for p in content.packages(variant)]
-                return self._page(links)
-            if len(parts) == 3 and parts[2].endswith(".whl"):
-                data = content.wheel(variant, parts[2])
+            root = parts[0]
+            prefix = "/whl" if root != "simple" else ""
+            if len(parts) == 1:
+                return self._page([f"{p}/" for p in content.packages(root)])
+            if len(parts) == 2 and parts[1].endswith(".whl"):
+                data = content.wheel(root, parts[1])
                 if data is None:
                     return self._send(404, b"Not Found", "text/plain")
                 return self._send(200, data, "application/octet-stream")
-            if len(parts) == 3 and (files := content.files(variant, parts[2])):
+            if len(parts) == 2 and (files := content.files(root, parts[1])):
                 # Like the real index: absolute links, %2B for '+', a sha256 fragment.
                 links = [
-                    f"/whl/{variant}/{quote(name)}#sha256={content.sha256(variant, name)}"
+                    f"{prefix}/{root}/{quote(name)}#sha256={content.sha256(root, name)}"
                     for name in files
                 ]
                 return self._page(links, names=files)
+            if len(parts) == 2 and (passed := content.upstream(parts[1])):
+                return self._send(passed[0], passed[1], "text/html")
             return self._send(403, b"Forbidden", "text/plain")
 
         def _page(self, links, names=None):
@@ -247,12 +366,14 @@ class _Server(ThreadingHTTPServer):
 
 
 class StandInIndex:
-    """`with StandInIndex() as index:` serves on 127.0.0.1; `index.url` is the `/whl` base."""
+    """`with StandInIndex() as index:` serves on 127.0.0.1; `index.url` is the `/whl` base
+    (`/simple` for a `HostileContent`)."""
 
     def __init__(self, content: IndexContent | None = None):
         self.content = content or IndexContent()
         self.server = _Server(("127.0.0.1", 0), _handler(self.content))
-        self.url = f"http://127.0.0.1:{self.server.server_port}/whl"
+        root = "simple" if isinstance(self.content, HostileContent) else "whl"
+        self.url = f"http://127.0.0.1:{self.server.server_port}/{root}"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
     def __enter__(self) -> StandInIndex:

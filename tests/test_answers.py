@@ -15,7 +15,7 @@ INVALID = [
     ({"author_email": "nobody"}, "not an email address"),
     ({"torch_version": "2.5.1"}, "Choose one of: recommended, 2.14.1"),
     ({"torch_backend": "cu118"}, "torch 2.13.0 has no 'cu118' build. Choose one of: cpu, cuda"),
-    ({"torch_version": "2.14.1", "torch_backend": "rocm"}, "It exists for torch 2.13.0"),
+    ({"torch_version": "2.14.1", "torch_backend": "cu118"}, "It exists for torch 2.7.1"),
     ({"torch_backend": "metal"}, "has no 'metal' build"),
     ({"python_version": "3.9"}, "torch 2.13.0 supports Python 3.10, 3.11"),
     (

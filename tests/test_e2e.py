@@ -52,13 +52,19 @@ def test_a_cpu_project_works_with_real_torch(tmp_path, real_cpu_index, manager):
     assert "ok: the installed torch is the configured build" in doctor
     # The same torch in a project configured for cu130: the doctor fails and says the fix.
     mismatch = subprocess.run(
-        [python, "-c", "import demo.doctor as d; d.CONFIGURED_BUILD = 'cu130'; exit(d.main())"],
+        [
+            python,
+            "-c",
+            "import demo.doctor as d; "
+            "d.EXPECTED_BUILDS = dict.fromkeys(d.EXPECTED_BUILDS, 'cu130'); "
+            "exit(d.main())",
+        ],
         cwd=project,
         capture_output=True,
         text=True,
     )
     assert mismatch.returncode == 1
-    assert "torch is a cpu build, the project is configured for cu130" in mismatch.stderr
+    assert "torch is a cpu build, the project installs the cu130 build" in mismatch.stderr
     assert "Reinstall the configured build: " in mismatch.stderr
 
     prefix = {"uv": "uv run ", "poetry": "poetry run ", "pip": ""}[manager]

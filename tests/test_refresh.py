@@ -8,10 +8,22 @@ import pytest
 import yaml
 
 from extensions import refresh
-from extensions.torch_matrix import MATRIX_PATH, load_matrix
+from extensions.index_model import Model, load_model
+from extensions.torch_matrix import MATRIX_PATH, load_facts, load_matrix
 from tests.pytorch_index import IndexContent, StandInIndex
 
-VARIANTS = ["cpu", "cu126", "cu128", "cu129", "cu130", "cu132", "rocm7.1", "rocm7.2", "xpu"]
+VARIANTS = [
+    "cpu",
+    "cu126",
+    "cu128",
+    "cu129",
+    "cu130",
+    "cu132",
+    "rocm7.1",
+    "rocm7.2",
+    "rocm7.14",
+    "xpu",
+]
 
 
 @pytest.fixture
@@ -23,7 +35,7 @@ def files(tmp_path):
 
 
 def index_with_new_release() -> IndexContent:
-    """The live index, a month later: torch 2.15.0 is out, 2.14.1 gained rocm7.2."""
+    """The live index, a month later: torch 2.15.0 is out, 2.14.1 gained rocm7.14."""
     matrix = copy.deepcopy(load_matrix())
     matrix["releases"]["2.15.0"] = {
         "status": "confirmed",
@@ -32,8 +44,10 @@ def index_with_new_release() -> IndexContent:
         "torchvision": {"version": "0.30.0"},
         "torchaudio": {"version": "2.11.0"},
     }
-    matrix["releases"]["2.14.1"]["variants"].append("rocm7.2")
-    return IndexContent(matrix=matrix)
+    matrix["releases"]["2.14.1"]["variants"].append("rocm7.14")
+    facts = copy.deepcopy(load_facts())
+    facts["releases"]["2.15.0"] = facts["releases"]["2.14.1"]
+    return IndexContent(model=load_model(matrix, facts))
 
 
 def test_the_matrix_file_is_in_its_canonical_layout():
@@ -61,6 +75,7 @@ def test_refresh_adds_a_new_release_and_keeps_the_recommendation(files):
         "cu130",
         "cu132",
         "rocm7.2",
+        "rocm7.14",
         "xpu",
     ]
     assert new["releases"]["2.6.0"]["accelerator_api"] is False  # a human fact, kept
@@ -120,7 +135,8 @@ def test_a_fault_changes_nothing(files, fault):
     matrix_path, readme_path = files
     url, faults, message = FAULTS[fault]
     before = matrix_path.read_text(), readme_path.read_text()
-    content = IndexContent(faults=faults or {}) if faults else IndexContent(matrix={"releases": {}})
+    empty = Model(releases={}, platforms=IndexContent().model.platforms)
+    content = IndexContent(model=empty, faults=faults or {})
     with StandInIndex(content) as index, pytest.raises(refresh.RefreshError, match=message):
         refresh.refresh(url or index.url, matrix_path, readme_path, variants=VARIANTS)
     assert (matrix_path.read_text(), readme_path.read_text()) == before

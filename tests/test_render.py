@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from extensions.torch_matrix import index_platforms, load_matrix
+from extensions.torch_matrix import build, load_matrix
 from tests.tools import BIN, TEMPLATE, load_toml, tool_env
 
 MANAGERS = ["uv", "poetry", "pip"]
@@ -84,8 +84,11 @@ def test_each_manager_and_backend_renders_a_complete_configured_project(
 
     pyproject = load_toml(project / "pyproject.toml")
     row = load_matrix()["releases"][torch]
-    pins = [f"torch=={torch}", f"torchvision=={row['torchvision']['version']}", "numpy"]
-    assert pyproject["project"]["dependencies"] == pins
+    pins = [f"torch=={torch}", f"torchvision=={row['torchvision']['version']}"]
+    recorded = yaml.safe_load((project / ".copier-answers.yml").read_text())
+    index_only = [str(r) for r in build(recorded).plan.requirements()]
+    assert pyproject["project"]["dependencies"] == [*pins, *index_only, "numpy"]
+    assert bool(index_only) == (variant.startswith(("rocm", "xpu")))
     assert pyproject["project"]["requires-python"] == "==3.11.*"
     check_manager_configuration(manager, project, pyproject, variant)
     assert variant in (project / "src/demo/doctor.py").read_text()
@@ -95,34 +98,43 @@ def test_each_manager_and_backend_renders_a_complete_configured_project(
 
 
 def check_manager_configuration(manager, project, pyproject, variant):
-    index = f"https://download.pytorch.org/whl/{variant}"
-    marker = index_platforms(variant, manager)[0]
+    """The manager's configuration says what the project's build plan says (its rules are
+    specified in test_index_model.py): only PyTorch indexes, explicit, for the torch family and
+    every package torch needs from the index alone."""
+    recorded = yaml.safe_load((project / ".copier-answers.yml").read_text())
+    expected = build(recorded)
+    assert expected.variant == variant
+    index_only = {requirement.name for requirement in expected.plan.requirements()}
     tool = pyproject.get("tool", {})
     if manager == "uv":
         assert tool["uv"]["index"] == [
-            {"name": f"pytorch-{variant}", "url": index, "explicit": True}
+            {"name": name, "url": url, "explicit": True} for name, url in expected.indexes.items()
         ]
-        for package in ("torch", "torchvision"):
-            assert tool["uv"]["sources"][package] == [
-                {"index": f"pytorch-{variant}", "marker": marker}
-            ]
+        assert tool["uv"]["sources"] == expected.uv_sources
+        assert set(tool["uv"]["sources"]) == set(expected.pins) | index_only
         assert "poetry" not in tool
     elif manager == "poetry":
         assert tool["poetry"]["source"] == [
-            {"name": f"pytorch-{variant}", "url": index, "priority": "explicit"}
+            {"name": name, "url": url, "priority": "explicit"}
+            for name, url in expected.indexes.items()
         ]
-        for package in ("torch", "torchvision"):
-            constraints = tool["poetry"]["dependencies"][package]
-            assert constraints[0] == {"markers": marker, "source": f"pytorch-{variant}"}
-            assert constraints[1]["source"] == "pypi"  # macOS: PyPI's build
+        assert tool["poetry"]["dependencies"] == expected.poetry_dependencies
+        assert set(tool["poetry"]["dependencies"]) == set(expected.pins) | index_only
         assert "uv" not in tool
     else:
         lines = (project / "requirements.txt").read_text().splitlines()
+        assert [line for line in lines if not line.startswith("#")] == expected.pip_requirements
         options = [line for line in lines if line.startswith("--")]
-        assert options[0] == f"--index-url {index}"
+        assert options[0] == f"--index-url https://download.pytorch.org/whl/{variant}"
         # Only PyTorch's own indexes: no PyPI beside them.
         assert all("download.pytorch.org/whl/" in option for option in options)
         assert "uv" not in tool and "poetry" not in tool
+    doctor = (project / "src/demo/doctor.py").read_text()
+    readme = (project / "README.md").read_text()
+    for (sys_platform, machine), expected_build in expected.expected_builds.items():
+        assert f'("{sys_platform}", "{machine}"): "{expected_build}",' in doctor
+    for line in expected.where:
+        assert f"- {line}\n" in readme
 
 
 def test_the_defaults_follow_the_recommendation(copie):
@@ -136,14 +148,14 @@ def test_the_defaults_follow_the_recommendation(copie):
     assert pyproject["tool"]["uv"]["index"][0]["url"].endswith("/whl/cpu")
 
 
-def test_a_cpu_pip_project_pins_no_label_so_macos_works(copie):
+def test_a_cpu_pip_project_pins_the_cpu_label_except_on_macos(copie):
     result = copie.copy(extra_answers=answers("pip", "cpu"))
     requirements = (result.project_dir / "requirements.txt").read_text()
-    assert "torch==2.13.0\n" in requirements
-    assert "+cpu" not in requirements
+    assert "torch==2.13.0+cpu ; sys_platform == 'linux' or sys_platform == 'win32'" in requirements
+    assert "torch==2.13.0 ; sys_platform == 'darwin'" in requirements  # unlabeled there
 
 
-def test_an_accelerator_pip_project_pins_the_label_and_falls_back_on_macos(copie):
+def test_an_accelerator_pip_project_pins_the_label_and_falls_back_to_the_cpu_index(copie):
     result = copie.copy(extra_answers=answers("pip", "cuda"))
     requirements = (result.project_dir / "requirements.txt").read_text()
     variant = RECOMMENDED["cuda"]
@@ -151,7 +163,7 @@ def test_an_accelerator_pip_project_pins_the_label_and_falls_back_on_macos(copie
         f"torch==2.13.0+{variant} ; sys_platform == 'linux' or sys_platform == 'win32'"
         in requirements
     )
-    assert "torch==2.13.0 ; sys_platform != 'linux' and sys_platform != 'win32'" in requirements
+    assert "torch==2.13.0 ; sys_platform == 'darwin'" in requirements
     assert "--extra-index-url https://download.pytorch.org/whl/cpu" in requirements
 
 

@@ -1,114 +1,175 @@
 """Resolution with the real tools: each generated project, pointed at the stand-in PyTorch
-index, installs with its README's own commands, and gets exactly the intended torch build."""
+index, with a hostile default index in place of PyPI, locks and installs with its README's own
+commands; it gets exactly the intended build, every package of the torch family and every
+package only the index hosts from the PyTorch index, and nothing from the hostile index."""
+
+import shutil
+import subprocess
 
 import pytest
+import yaml
 from packaging.markers import Marker
+from packaging.utils import canonicalize_name
 
-from extensions.torch_matrix import index_platforms
-from tests.tools import install_as_readme_says, installed_version, load_toml, render
+from extensions.index_model import PYPI, load_model
+from extensions.torch_matrix import build, load_matrix, model
+from tests.pytorch_index import HOSTILE, PYTORCH_INDEX, HostileContent, IndexContent, StandInIndex
+from tests.tools import (
+    TEMPLATE,
+    adapt_poetry_to_simple_api,
+    install_as_readme_says,
+    installed_version,
+    load_toml,
+    pypi_simple_url,
+    render,
+    sh,
+)
 
 pytestmark = pytest.mark.tools
 
 MANAGERS = ["uv", "poetry", "pip"]
-# torch_backend answer -> the local version label torch 2.13.0 must carry on Linux x86_64
-BACKENDS = {
-    "cpu": "cpu",
-    "cuda": "cu130",
-    "rocm": "rocm7.2",
-    "xpu": "xpu",
-    "cu126": "cu126",
-    "rocm7.1": "rocm7.1",
-}
+FAMILIES = ["cpu", "cuda", "rocm", "xpu"]
+PYTHON = "3.11"
 
 
-@pytest.mark.parametrize("manager", MANAGERS)
-@pytest.mark.parametrize("backend", list(BACKENDS))
-def test_the_readme_install_gets_the_intended_build(tmp_path, stand_in_index, manager, backend):
-    project = render(
-        tmp_path / "project",
+@pytest.fixture(scope="session")
+def hostile_index():
+    """A default index that passes PyPI through but serves its own torch family, higher
+    versions and the exact pins, and the packages only the PyTorch index hosts."""
+    with StandInIndex(HostileContent(upstream_url=pypi_simple_url())) as index:
+        yield index
+
+
+def render_project(path, manager, backend, index_url, **more):
+    return render(
+        path,
         project_name="Demo",
         package_manager=manager,
         torch_version="2.13.0",
         torch_backend=backend,
-        python_version="3.11",
-        pytorch_index_url=stand_in_index.url,
+        python_version=PYTHON,
+        pytorch_index_url=index_url,
+        **more,
     )
-    python = install_as_readme_says(project, manager)
-    label = BACKENDS[backend]
+
+
+@pytest.mark.parametrize("manager", MANAGERS)
+@pytest.mark.parametrize("backend", FAMILIES)
+def test_the_readme_install_takes_the_torch_family_from_the_pytorch_index_alone(
+    tmp_path, stand_in_index, hostile_index, manager, backend
+):
+    project = render_project(tmp_path / "project", manager, backend, stand_in_index.url)
+    the_build = build(yaml.safe_load((project / ".copier-answers.yml").read_text()))
+    python = install_as_readme_says(project, manager, default_index=hostile_index.url)
+
+    label = the_build.plan.sources["linux-x86_64"].label  # this machine
     assert installed_version(python, "torch") == f"2.13.0+{label}"
     assert installed_version(python, "torchvision") == f"0.28.0+{label}"
-    if manager in ("uv", "poetry"):
-        assert_the_lock_installs_on_every_platform(project, manager, label)
+    origins = installed_origins(python)
+    assert HOSTILE not in origins.values(), origins
+    for requirement in the_build.plan.requirements():
+        assert origins[canonicalize_name(requirement.name)] == PYTORCH_INDEX
+    if manager != "pip":
+        check_the_lock(project, manager, the_build, stand_in_index.url, hostile_index.url)
 
 
-# (sys_platform, platform_machine) -> what a wheel for it is named with
-PLATFORMS = {
-    ("linux", "x86_64"): "manylinux_2_28_x86_64",
-    ("linux", "aarch64"): "aarch64",
-    ("darwin", "arm64"): "macosx",
-    ("win32", "AMD64"): "win_amd64",
-}
-EVERYWHERE = "python_version > '0'"
+def installed_origins(python) -> dict[str, str]:
+    """Distribution -> its Summary (the stand-ins' stubs say where they came from)."""
+    code = (
+        "import importlib.metadata as m, json; "
+        "print(json.dumps({d.metadata['Name']: d.metadata['Summary'] or '' "
+        "for d in m.distributions()}))"
+    )
+    out = subprocess.run([python, "-c", code], capture_output=True, text=True, check=True)
+    return {canonicalize_name(k): v for k, v in yaml.safe_load(out.stdout).items()}
 
 
-def locked(project, manager: str, name: str) -> list[tuple[str, str, list[str]]]:
-    """(marker, version, wheel files) of each locked build of `name`."""
+def locked_packages(project, manager) -> list[dict]:
+    """Every locked package: name, version, source URL, the marker where it applies."""
     if manager == "uv":
-        packages = load_toml(project / "uv.lock")["package"]
         return [
-            (
-                " or ".join(p.get("resolution-markers", [])) or EVERYWHERE,
-                p["version"],
-                [wheel["url"] for wheel in p.get("wheels", [])],
-            )
-            for p in packages
-            if p["name"] == name
+            {
+                "name": p["name"],
+                "version": p["version"],
+                "source": p["source"].get("registry", ""),
+                "marker": " or ".join(p.get("resolution-markers", [])),
+            }
+            for p in load_toml(project / "uv.lock")["package"]
         ]
-    packages = load_toml(project / "poetry.lock")["package"]
     return [
-        (p.get("markers") or EVERYWHERE, p["version"], [file["file"] for file in p["files"]])
-        for p in packages
-        if p["name"] == name
+        {
+            "name": p["name"],
+            "version": p["version"],
+            "source": p.get("source", {}).get("url", ""),
+            "marker": p.get("markers", ""),
+        }
+        for p in load_toml(project / "poetry.lock")["package"]
     ]
 
 
-def assert_the_lock_installs_on_every_platform(project, manager, label):
-    """A universal lock must hold a wheel for each platform, and give the platforms the
-    variant's index does not serve (macOS always) an unlabeled build: never `+cpu` or
-    `+cuXYZ` on a Mac (uv#9209, #10059; poetry#7597), never the Linux x86_64 `+cpu` build
-    to Linux aarch64 (poetry locks one version per marker)."""
-    on_index = Marker(index_platforms(label, manager)[0])
-    for (sys_platform, machine), wheel_tag in PLATFORMS.items():
-        environment = {
-            "sys_platform": sys_platform,
-            "platform_machine": machine,
-            "python_full_version": "3.11.7",
-            "python_version": "3.11",
-            "platform_python_implementation": "CPython",
-            "implementation_name": "cpython",
-        }
-        for name in ("torch", "torchvision"):
-            where = f"{name} on {sys_platform} {machine}"
+def check_the_lock(project, manager, the_build, index_url, hostile_url):
+    """For each platform, the lock holds the build README.md and the doctor name, from the
+    index the plan names; PyPI's build only where the plan says so (poetry: an unlabeled CPU
+    wheel), never a CUDA library in a CPU project, never a hostile higher version."""
+    packages = locked_packages(project, manager)
+    names = {canonicalize_name(p["name"]) for p in packages}
+    assert not any(p["version"].startswith("99") for p in packages), packages
+    if the_build.variant == "cpu":
+        cuda = sorted(n for n in names if n.startswith(("nvidia-", "cuda-")))
+        assert not cuda, f"a CPU project locked CUDA packages: {cuda}"
+    index_only = {canonicalize_name(r.name) for r in the_build.plan.requirements()}
+    family = set(the_build.pins) | index_only
+    for platform in model().platforms.by_name.values():
+        environment = platform.environment(PYTHON)
+        source = the_build.plan.sources[platform.name]
+        for name in family:
+            if name in index_only and source.index != the_build.variant:
+                continue
             builds = [
-                build
-                for build in locked(project, manager, name)
-                if Marker(build[0]).evaluate(environment)
+                p
+                for p in packages
+                if canonicalize_name(p["name"]) == name
+                and (not p["marker"] or Marker(p["marker"]).evaluate(environment))
             ]
+            where = f"{name} on {platform.title}"
             assert builds, f"the lock has no {where}"
-            for _, version, files in builds:
-                assert any(wheel_tag in f and "cp311" in f for f in files), f"no wheel: {where}"
-                if not on_index.evaluate(environment):
-                    assert "+" not in version, f"{where}: {version}"
+            for locked in builds:
+                if source.index == PYPI:
+                    assert locked["source"] == hostile_url, where
+                    assert "+" not in locked["version"], where
+                else:
+                    assert locked["source"] == f"{index_url}/{source.index}", where
+                    if name in the_build.pins:
+                        expected = the_build.pins[name]
+                        if source.label:
+                            expected += f"+{source.label}"
+                        assert locked["version"] == expected, where
+
+
+@pytest.mark.parametrize("manager", ["uv", "poetry"])
+def test_a_python_patch_release_a_library_excludes_locks(tmp_path, manager):
+    """torchvision 0.26-0.29 declare `Requires-Python: >=3.10,!=3.14.1`, and poetry's solver
+    crashed on a project's `==3.14.*`. No Python 3.14 here: the same shape one minor lower, in
+    a copy of the template whose torchvision excludes 3.11.4."""
+    template = tmp_path / "template"
+    shutil.copytree(TEMPLATE, template, ignore=shutil.ignore_patterns(".git", ".venv", "*cache*"))
+    facts_path = template / "extensions" / "index_facts.yml"
+    facts = yaml.safe_load(facts_path.read_text())
+    excluded = ">=3.10,!=3.11.4"
+    facts["releases"]["2.13.0"]["libraries"]["torchvision"]["requires_python"] = excluded
+    facts_path.write_text(yaml.safe_dump(facts))
+    with StandInIndex(IndexContent(model=load_model(load_matrix(), facts))) as index:
+        project = render_project(tmp_path / "project", manager, "cpu", index.url, template=template)
+        assert load_toml(project / "pyproject.toml")["project"]["requires-python"] == (
+            "==3.11.*,!=3.11.4"
+        )
+        if manager == "poetry":
+            adapt_poetry_to_simple_api(project)
+        sh(f"{manager} lock", project)
 
 
 def test_an_unreachable_mirror_fails_the_install_with_its_address(tmp_path):
-    project = render(
-        tmp_path / "project",
-        project_name="Demo",
-        torch_version="2.13.0",
-        python_version="3.11",
-        pytorch_index_url="http://127.0.0.1:9/whl",
-    )
+    project = render_project(tmp_path / "project", "uv", "cpu", "http://127.0.0.1:9/whl")
     with pytest.raises(pytest.fail.Exception) as failed:
         install_as_readme_says(project, "uv")
     assert "127.0.0.1:9/whl/cpu" in str(failed.value)

@@ -16,9 +16,9 @@ TEMPLATE = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent  # uv, poetry and copier live beside the test interpreter
 
 
-def render(dst: Path, **data) -> Path:
+def render(dst: Path, template: Path = TEMPLATE, **data) -> Path:
     """`copier copy --trust --defaults -d KEY=VALUE ... <template> dst`, from the working tree."""
-    run_copy(str(TEMPLATE), dst, data=data, defaults=True, unsafe=True, vcs_ref="HEAD", quiet=True)
+    run_copy(str(template), dst, data=data, defaults=True, unsafe=True, vcs_ref="HEAD", quiet=True)
     return dst
 
 
@@ -90,22 +90,34 @@ def pypi_simple_url() -> str:
     return PyPiRepository(disable_cache=True).url
 
 
-def adapt_poetry_to_simple_api(project: Path) -> None:
+def adapt_poetry_to_simple_api(project: Path, url: str = "") -> None:
     """These machines reach PyPI's simple API but not its JSON API, which poetry's built-in
-    `pypi` source needs: declare PyPI as a simple-API source instead. Nothing else changes."""
+    `PyPI` source needs: declare PyPI (or `url`, a stand-in for it) as a simple-API source
+    instead. Nothing else changes."""
     pyproject = project / "pyproject.toml"
-    text = pyproject.read_text().replace('source = "pypi" }', 'source = "pypi-simple" }')
-    text += f'\n[[tool.poetry.source]]\nname = "pypi-simple"\nurl = "{pypi_simple_url()}"\n'
+    text = pyproject.read_text().replace('source = "PyPI" }', 'source = "pypi-simple" }')
+    text += f'\n[[tool.poetry.source]]\nname = "pypi-simple"\nurl = "{url or pypi_simple_url()}"\n'
     text += 'priority = "primary"\n'
     pyproject.write_text(text)
 
 
-def install_as_readme_says(project: Path, package_manager: str) -> Path:
-    """Run the README's install commands; return the environment's python."""
+def default_index_env(url: str) -> dict[str, str]:
+    """Environment that makes uv and pip use `url` as their default index (poetry: see
+    `adapt_poetry_to_simple_api`)."""
+    return {"UV_DEFAULT_INDEX": url, "PIP_INDEX_URL": url} if url else {}
+
+
+def install_as_readme_says(project: Path, package_manager: str, default_index: str = "") -> Path:
+    """Run the README's install commands (with `default_index` in place of PyPI when given);
+    return the environment's python."""
     if package_manager == "poetry":
-        adapt_poetry_to_simple_api(project)
+        adapt_poetry_to_simple_api(project, default_index)
     commands = readme_commands(project, "Install")[0]
-    sh(" && ".join(line.split("  #")[0] for line in commands), project)
+    sh(
+        " && ".join(line.split("  #")[0] for line in commands),
+        project,
+        **default_index_env(default_index),
+    )
     return project / ".venv" / "bin" / "python"
 
 
