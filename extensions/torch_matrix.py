@@ -353,12 +353,14 @@ class ContainerSteps:
     """How the project's Dockerfile installs it, with its own manager and lock, into
     `/app/.venv`: `setup` (the manager, pinned, or the environment), then `lock_files`
     (copied first) and `dependencies` (installed from them, without the project: a layer
-    rebuilt only when the lock changes), then `project` (once the source is copied)."""
+    rebuilt only when the lock changes), then `project`, once `project_files` and the source
+    are copied."""
 
     env: dict
     setup: str
     lock_files: tuple
     dependencies: str
+    project_files: tuple
     project: str
 
 
@@ -372,6 +374,7 @@ def container_steps(package_manager: str, matrix: dict | None = None) -> Contain
             setup=f"pip install --no-cache-dir uv=={tools['uv']}",
             lock_files=("pyproject.toml", "uv.lock"),
             dependencies="uv sync --locked --no-dev --no-install-project",
+            project_files=("README.md",),
             project="uv sync --locked --no-dev",
         )
     if package_manager == "poetry":
@@ -385,6 +388,7 @@ def container_steps(package_manager: str, matrix: dict | None = None) -> Contain
             setup=f"pip install --no-cache-dir poetry=={tools['poetry']}",
             lock_files=("pyproject.toml", "poetry.lock"),
             dependencies=sync.format(" --no-root"),
+            project_files=("README.md",),
             project=sync.format(""),
         )
     return ContainerSteps(
@@ -392,6 +396,7 @@ def container_steps(package_manager: str, matrix: dict | None = None) -> Contain
         setup="python -m venv .venv",
         lock_files=("requirements.txt",),
         dependencies="pip install --no-cache-dir -r requirements.txt",
+        project_files=("pyproject.toml", "README.md"),
         project="pip install --no-cache-dir .",
     )
 
