@@ -362,6 +362,69 @@ def commands(package_manager: str, python_version: str) -> dict:
     }
 
 
+@dataclass(frozen=True)
+class ContainerSteps:
+    """How the project's Dockerfile installs it, with its own manager and lock, into
+    `/app/.venv`: `setup` (the manager, pinned, or the environment), then `lock_files`
+    (copied first) and `dependencies` (installed from them, without the project: a layer
+    rebuilt only when the lock changes), then `project`, once `project_files` and the source
+    are copied."""
+
+    env: dict
+    setup: str
+    lock_files: tuple
+    dependencies: str
+    project_files: tuple
+    project: str
+
+
+def container_steps(package_manager: str, matrix: dict | None = None) -> ContainerSteps:
+    """The Dockerfile's install steps per package manager; the manager's version is the one
+    in the matrix's `tools`, which this template's tests run."""
+    tools = (matrix or load_matrix())["tools"]
+    if package_manager == "uv":
+        return ContainerSteps(
+            env={"UV_PYTHON_DOWNLOADS": "never", "UV_NO_CACHE": "1"},
+            setup=f"pip install --no-cache-dir uv=={tools['uv']}",
+            lock_files=("pyproject.toml", "uv.lock"),
+            dependencies="uv sync --locked --no-dev --no-install-project",
+            project_files=("README.md",),
+            project="uv sync --locked --no-dev",
+        )
+    if package_manager == "poetry":
+        sync = 'poetry sync --only main{} && rm -rf "$POETRY_CACHE_DIR"'
+        return ContainerSteps(
+            env={
+                "POETRY_VIRTUALENVS_IN_PROJECT": "true",
+                "POETRY_NO_INTERACTION": "1",
+                "POETRY_CACHE_DIR": "/tmp/poetry-cache",
+            },
+            setup=f"pip install --no-cache-dir poetry=={tools['poetry']}",
+            lock_files=("pyproject.toml", "poetry.lock"),
+            dependencies=sync.format(" --no-root"),
+            project_files=("README.md",),
+            project=sync.format(""),
+        )
+    return ContainerSteps(
+        env={},
+        setup="python -m venv .venv",
+        lock_files=("requirements.txt",),
+        dependencies="pip install --no-cache-dir -r requirements.txt",
+        project_files=("pyproject.toml", "README.md"),
+        project="pip install --no-cache-dir .",
+    )
+
+
+# What `docker run` needs to give a container the GPUs of each family (CUDA: the NVIDIA
+# Container Toolkit on the host; ROCm and XPU: the devices of the host's driver).
+CONTAINER_DEVICES = {
+    "cpu": "",
+    "cuda": "--gpus all",
+    "rocm": "--device /dev/kfd --device /dev/dri --group-add video",
+    "xpu": "--device /dev/dri",
+}
+
+
 def git_config(key: str) -> str:
     """A value from the user's git configuration, "" when git or the key is absent."""
     try:
@@ -472,6 +535,8 @@ class TorchMatrixExtension(Extension):
             package_name_error=package_name_error,
             git_config=git_config,
             commands=commands,
+            container_steps=container_steps,
+            container_devices=CONTAINER_DEVICES,
             email_error=email_error,
         )
         environment.filters.update(

@@ -15,9 +15,11 @@ FAMILIES = ["cpu", "cuda", "rocm", "xpu"]
 RECOMMENDED = load_matrix()["recommended"]
 COMMON_FILES = {
     ".copier-answers.yml",
+    ".dockerignore",
     ".github/workflows/ci.yml",
     ".gitignore",
     ".pre-commit-config.yaml",
+    "Dockerfile",
     "LICENSE",
     "README.md",
     "pyproject.toml",
@@ -27,8 +29,10 @@ COMMON_FILES = {
     "src/demo/train.py",
     "tests/test_device.py",
     "tests/test_doctor.py",
+    "tests/test_gpu.py",
     "tests/test_train.py",
 }
+CONTAINER_FILES = {"Dockerfile", ".dockerignore"}
 MANAGER_FILES = {"uv": {".python-version"}, "poetry": set(), "pip": {"requirements.txt"}}
 # (torch_backend answer, torch_version) -> the index variant it must mean
 CASES = {
@@ -137,12 +141,22 @@ def check_manager_configuration(manager, project, pyproject, variant):
         assert f"- {line}\n" in readme
 
 
+@pytest.mark.parametrize("manager", MANAGERS)
+def test_without_a_dockerfile_the_project_has_no_container_files(copie, manager):
+    result = copie.copy(extra_answers=answers(manager, "cuda", dockerfile=False))
+    assert result.exception is None, result.exception
+    assert rendered_files(result.project_dir) == (
+        COMMON_FILES - CONTAINER_FILES | MANAGER_FILES[manager]
+    )
+
+
 def test_the_defaults_follow_the_recommendation(copie):
     result = copie.copy(extra_answers={"project_name": "Demo"})
     assert result.exception is None, result.exception
     assert result.answers["torch_version"] == "recommended"
     assert result.answers["torch_backend"] == "cpu"
     assert result.answers["python_version"] == RECOMMENDED["python"]
+    assert result.answers["dockerfile"] is True
     pyproject = load_toml(result.project_dir / "pyproject.toml")
     assert f"torch=={RECOMMENDED['torch']}" in pyproject["project"]["dependencies"]
     assert pyproject["tool"]["uv"]["index"][0]["url"].endswith("/whl/cpu")
