@@ -442,13 +442,67 @@ def newest_python(wheel: Wheel) -> str | None:
 
 
 def _representative(candidates: Iterable[Wheel]) -> Wheel:
-    """The wheel to read for a version (on a platform): newest regular CPython, not yanked."""
+    """The wheel to read for a version (on a platform): newest regular CPython, not yanked,
+    highest build number (`torch-2.10.0-2-...` replaces `torch-2.10.0-...`)."""
 
     def rank(wheel: Wheel):
         python = newest_python(wheel)
-        return (not wheel.yanked, python is not None, Version(python or "0"), wheel.filename)
+        newest = Version(python or "0")
+        return (not wheel.yanked, python is not None, newest, wheel.build, wheel.filename)
 
     return max(candidates, key=rank)
+
+
+@dataclass(frozen=True)
+class Coverage:
+    """Which Pythons and platforms a release's wheels are for."""
+
+    pythons: tuple[str, ...]  # CPython versions with cpXY-cpXY wheels, oldest first
+    free_threaded: tuple[str, ...]  # cpXY-cpXYt: "3.14t"
+    abi3: tuple[str, ...]  # cpXY-abi3: "3.9+abi3"
+    platforms: tuple[str, ...]
+    missing: dict[str, tuple[str, ...]]  # platform -> the Pythons above without a wheel there
+    macos: dict[str, Version]  # Python -> the oldest macOS its wheel installs on
+
+    @property
+    def macos_minimum(self) -> Version | None:
+        return min(self.macos.values(), default=None)
+
+
+def coverage(files: Iterable[Wheel]) -> Coverage:
+    """What a release's wheel tags cover."""
+    tags = [tag for wheel in files for tag in wheel.tags]
+    pythons = {python_of(tag) for tag in tags}
+    platforms = sorted({platform_name(tag.platform) for tag in tags})
+    macos: dict[str, Version] = {}
+    for tag in tags:
+        if minimum := macos_minimum(tag.platform):
+            python = python_of(tag)
+            macos[python] = min(macos.get(python, minimum), minimum)
+    missing = {
+        platform: _sorted_pythons(
+            pythons - {python_of(t) for t in tags if platform_name(t.platform) == platform}
+        )
+        for platform in platforms
+    }
+    return Coverage(
+        pythons=_sorted_pythons(filter(is_regular, pythons)),
+        free_threaded=_sorted_pythons(p for p in pythons if p[-1] == "t"),
+        abi3=_sorted_pythons(p for p in pythons if p.endswith("+abi3")),
+        platforms=tuple(platforms),
+        missing={platform: lacking for platform, lacking in missing.items() if lacking},
+        macos={python: macos[python] for python in _sorted_pythons(macos)},
+    )
+
+
+def _sorted_pythons(pythons: Iterable[str]) -> tuple[str, ...]:
+    """Oldest first; "3.14" before "3.14t" before "3.14+abi3"; "py3" last."""
+
+    def key(python: str):
+        number = python.rstrip("t").split("+")[0]
+        return (Version(number) if number[0].isdigit() else Version("999"), python)
+
+    return tuple(sorted(set(pythons), key=key))
 
 
 # --- torch -----------------------------------------------------------------------------------
@@ -469,11 +523,7 @@ class DefaultBuild:
 class TorchRelease:
     version: Version
     requires_python: SpecifierSet | None
-    pythons: tuple[str, ...]  # CPython versions with cpXY-cpXY wheels
-    free_threaded: tuple[str, ...]  # cpXY-cpXYt
-    abi3: tuple[str, ...]
-    platforms: tuple[str, ...]
-    macos_minimum: Version | None
+    wheels: Coverage
     builds: dict[str, DefaultBuild]  # platform -> what the index's wheel is
     uploaded: datetime | None
 
@@ -511,11 +561,9 @@ def release_facts(
     files = [w for w in listing if w.version == version]
     if not files:
         raise PyPIError(f"{index_url} lists no torch {version} wheels")
-    tags = [tag for wheel in files for tag in wheel.tags]
-    pythons = {python_of(tag) for tag in tags}
-    platforms = sorted({platform_name(tag.platform) for tag in tags})
+    covered = coverage(files)
     builds, requires_python = {}, None
-    for platform in platforms:
+    for platform in covered.platforms:
         wheel = _representative(w for w in files if platform in w.platforms)
         meta = metadata(wheel)
         requires_python = requires_python or meta.requires_python
@@ -525,22 +573,13 @@ def release_facts(
         build, cuda = cuda_build(applicable)
         triton = next((r for r in applicable if canonicalize_name(r.name) == "triton"), None)
         builds[platform] = DefaultBuild(platform, wheel.filename, build, cuda, triton)
-    minimums = [m for tag in tags if (m := macos_minimum(tag.platform))]
     return TorchRelease(
         version=version,
         requires_python=requires_python,
-        pythons=_sorted_pythons(filter(is_regular, pythons)),
-        free_threaded=_sorted_pythons(p for p in pythons if p[-1] == "t"),
-        abi3=_sorted_pythons(p for p in pythons if p.endswith("+abi3")),
-        platforms=tuple(platforms),
-        macos_minimum=min(minimums, default=None),
+        wheels=covered,
         builds=builds,
         uploaded=min((w.upload_time for w in files if w.upload_time), default=None),
     )
-
-
-def _sorted_pythons(pythons: Iterable[str]) -> tuple[str, ...]:
-    return tuple(sorted(set(pythons), key=lambda p: Version(p.rstrip("t").split("+")[0])))
 
 
 def newest_patches(versions: Iterable[Version]) -> dict[str, Version]:
@@ -562,7 +601,8 @@ class LibraryRelease:
     version: Version
     requires_python: SpecifierSet | None
     torch: SpecifierSet | None  # None: its METADATA declares no torch requirement
-    wheel: str
+    wheel: str  # the wheel whose METADATA says so
+    wheels: Coverage
     yanked: bool = False
 
 
@@ -579,7 +619,8 @@ def library_releases(
     chosen = sorted({w.version for w in listing if versions is None or w.version in versions})
     releases = []
     for version in chosen:
-        wheel = _representative(w for w in listing if w.version == version)
+        files = [w for w in listing if w.version == version]
+        wheel = _representative(files)
         meta = metadata(wheel)
         platform = next((p for p in sorted(wheel.platforms) if p in ENVIRONMENTS), "linux-x86_64")
         torch = [
@@ -594,7 +635,8 @@ def library_releases(
                 requires_python=meta.requires_python,
                 torch=_intersection(torch) if torch else None,
                 wheel=wheel.filename,
-                yanked=all(w.yanked for w in listing if w.version == version),
+                wheels=coverage(files),
+                yanked=all(w.yanked for w in files),
             )
         )
     return releases
@@ -672,6 +714,7 @@ def facts(index_url: str, torch_versions: list[Version], libraries: list[Require
                 "requires_python": _text(r.requires_python),
                 "torch": _text(r.torch) if r.torch is not None else "none declared",
                 **({"yanked": True} if r.yanked else {}),
+                **_coverage_data(r.wheels),
             }
             for r in releases
         }
@@ -682,15 +725,30 @@ def _text(value) -> str | None:
     return None if value is None else str(value)
 
 
+def _coverage_data(covered: Coverage) -> dict:
+    minimums = set(covered.macos.values())
+    return {
+        "python": list(covered.pythons),
+        "free_threaded": list(covered.free_threaded),
+        **({"abi3": list(covered.abi3)} if covered.abi3 else {}),
+        "platforms": list(covered.platforms),
+        **(
+            {"missing": {p: list(m) for p, m in covered.missing.items()}} if covered.missing else {}
+        ),
+        "macos_minimum": _text(covered.macos_minimum),
+        **(
+            {"macos_by_python": {p: str(v) for p, v in covered.macos.items()}}
+            if len(minimums) > 1
+            else {}
+        ),
+    }
+
+
 def _release_data(release: TorchRelease) -> dict:
     return {
         "uploaded": release.uploaded.date().isoformat() if release.uploaded else None,
         "requires_python": _text(release.requires_python),
-        "python": list(release.pythons),
-        "free_threaded": list(release.free_threaded),
-        **({"abi3": list(release.abi3)} if release.abi3 else {}),
-        "platforms": list(release.platforms),
-        "macos_minimum": _text(release.macos_minimum),
+        **_coverage_data(release.wheels),
         "default_build": {
             platform: {
                 "build": build.build,

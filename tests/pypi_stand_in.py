@@ -44,6 +44,7 @@ class Release:
     requires_dist: tuple[str, ...] = ()
     requires_python: str | None = None
     yanked: bool = False
+    build: str = ""  # a wheel build number: "2" in torch-2.10.0-2-cp310-none-macosx_11_0_arm64
     uploaded: str = "2026-10-28T15:16:30Z"
     padding: int = 0  # bytes of incompressible module data, like a real wheel's libraries
     modules: int = 1  # files in the package: many make a long central directory
@@ -54,7 +55,8 @@ class Release:
         return canonicalize_name(self.name)
 
     def filename(self, tag: str) -> str:
-        return f"{self.name.replace('-', '_')}-{self.version}-{tag}.whl"
+        build = f"-{self.build}" if self.build else ""
+        return f"{self.name.replace('-', '_')}-{self.version}{build}-{tag}.whl"
 
     @property
     def metadata(self) -> bytes:

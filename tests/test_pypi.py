@@ -266,11 +266,17 @@ def test_a_wheel_that_is_no_zip_archive_is_an_error():
 
 def test_release_facts_say_which_pythons_and_platforms_have_wheels(pypi_url):
     release = pypi.release_facts(pypi_url, "2.13.0")
-    assert release.pythons == ("3.10", "3.11", "3.12", "3.13", "3.14")
-    assert release.free_threaded == ("3.14t",)
-    assert release.abi3 == ()
-    assert release.platforms == ("linux-aarch64", "linux-x86_64", "macos-arm64", "windows-x86_64")
-    assert release.macos_minimum == Version("14.0")
+    assert release.wheels.pythons == ("3.10", "3.11", "3.12", "3.13", "3.14")
+    assert release.wheels.free_threaded == ("3.14t",)
+    assert release.wheels.abi3 == ()
+    assert release.wheels.platforms == (
+        "linux-aarch64",
+        "linux-x86_64",
+        "macos-arm64",
+        "windows-x86_64",
+    )
+    assert release.wheels.missing == {}
+    assert release.wheels.macos_minimum == Version("14.0")
     assert release.requires_python == SpecifierSet(">=3.10")
 
 
@@ -294,8 +300,42 @@ def test_the_default_build_per_platform_comes_from_that_platforms_requires_dist(
         "macos-arm64": "cpu",
         "windows-x86_64": "cpu",
     }
-    assert old.macos_minimum == Version("11.0")
+    assert old.wheels.macos_minimum == Version("11.0")
     assert str(old.triton.specifier) == "==3.6.0"
+
+
+def test_coverage_names_pythons_a_platform_lacks_and_the_oldest_macos_per_python():
+    files = [
+        Release("torch", "2.10.0", ("cp313-none-macosx_11_0_arm64",)),
+        Release(
+            "torch", "2.10.0", ("cp314-cp314-macosx_14_0_arm64", "cp314-cp314t-macosx_14_0_arm64")
+        ),
+        Release("torch", "2.10.0", tags(["3.13", "3.14", "3.14t"], (LINUX_X86, WINDOWS))),
+        Release("torch", "2.10.0", ("cp314-cp314t-manylinux_2_28_aarch64",)),
+    ]
+    with serve(*files) as index:
+        covered = pypi.coverage(pypi.wheels(index.url, "torch"))
+    assert covered.pythons == ("3.13", "3.14")
+    assert covered.free_threaded == ("3.14t",)
+    assert covered.missing == {"linux-aarch64": ("3.13", "3.14")}
+    assert covered.macos == {
+        "3.13": Version("11.0"),
+        "3.14": Version("14.0"),
+        "3.14t": Version("14.0"),
+    }
+    assert covered.macos_minimum == Version("11.0")
+
+
+def test_the_wheel_read_is_the_newest_cpython_with_the_highest_build_number():
+    macos = ("cp312-none-macosx_11_0_arm64", "cp311-none-macosx_11_0_arm64")
+    files = [
+        Release("torch", "2.10.0", macos, ("first-build",)),
+        Release("torch", "2.10.0", macos, ("second-build",), build="2"),
+        Release("torch", "2.10.0", ("cp313-cp313t-macosx_14_0_arm64",), ("free-threaded",)),
+    ]
+    with serve(*files) as index:
+        release = pypi.release_facts(index.url, "2.10.0")
+    assert release.builds["macos-arm64"].wheel == "torch-2.10.0-2-cp312-none-macosx_11_0_arm64.whl"
 
 
 def test_release_facts_read_one_metadata_per_platform():
