@@ -460,6 +460,7 @@ class Coverage:
     pythons: tuple[str, ...]  # CPython versions with cpXY-cpXY wheels, oldest first
     free_threaded: tuple[str, ...]  # cpXY-cpXYt: "3.14t"
     abi3: tuple[str, ...]  # cpXY-abi3: "3.9+abi3"
+    generic: tuple[str, ...]  # py3-none: any Python 3 that Requires-Python admits
     platforms: tuple[str, ...]
     missing: dict[str, tuple[str, ...]]  # platform -> the Pythons above without a wheel there
     macos: dict[str, Version]  # Python -> the oldest macOS its wheel installs on
@@ -489,6 +490,7 @@ def coverage(files: Iterable[Wheel]) -> Coverage:
         pythons=_sorted_pythons(filter(is_regular, pythons)),
         free_threaded=_sorted_pythons(p for p in pythons if p[-1] == "t"),
         abi3=_sorted_pythons(p for p in pythons if p.endswith("+abi3")),
+        generic=_sorted_pythons(p for p in pythons if not p[0].isdigit()),
         platforms=tuple(platforms),
         missing={platform: lacking for platform, lacking in missing.items() if lacking},
         macos={python: macos[python] for python in _sorted_pythons(macos)},
@@ -698,8 +700,15 @@ def facts(index_url: str, torch_versions: list[Version], libraries: list[Require
         canonicalize_name(r.name): library_releases(index_url, r.name, r.specifier or None)
         for r in libraries
     }
-    result: dict = {"index": index_url, "torch": {}, "libraries": {}}
-    result["newest_patches"] = {minor: str(v) for minor, v in newest_patches(available).items()}
+    oldest = min(torch_versions, default=Version("0"))
+    result: dict = {
+        "index": index_url,
+        "newest_patches": {  # of each torch minor from the oldest release asked for on
+            minor: str(v) for minor, v in newest_patches(available).items() if v >= oldest
+        },
+        "torch": {},
+        "libraries": {},
+    }
     for version in torch_versions:
         release = release_facts(index_url, version, listing=listing)
         result["torch"][str(version)] = _release_data(release) | {
@@ -731,6 +740,7 @@ def _coverage_data(covered: Coverage) -> dict:
         "python": list(covered.pythons),
         "free_threaded": list(covered.free_threaded),
         **({"abi3": list(covered.abi3)} if covered.abi3 else {}),
+        **({"generic": list(covered.generic)} if covered.generic else {}),
         "platforms": list(covered.platforms),
         **(
             {"missing": {p: list(m) for p, m in covered.missing.items()}} if covered.missing else {}
@@ -798,7 +808,7 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     import yaml
 
-    print(yaml.safe_dump(result, sort_keys=False, width=100), end="")
+    print(yaml.safe_dump(result, sort_keys=False, width=100, default_flow_style=None), end="")
     return 0
 
 

@@ -269,6 +269,7 @@ def test_release_facts_say_which_pythons_and_platforms_have_wheels(pypi_url):
     assert release.wheels.pythons == ("3.10", "3.11", "3.12", "3.13", "3.14")
     assert release.wheels.free_threaded == ("3.14t",)
     assert release.wheels.abi3 == ()
+    assert release.wheels.generic == ()
     assert release.wheels.platforms == (
         "linux-aarch64",
         "linux-x86_64",
@@ -324,6 +325,13 @@ def test_coverage_names_pythons_a_platform_lacks_and_the_oldest_macos_per_python
         "3.14t": Version("14.0"),
     }
     assert covered.macos_minimum == Version("11.0")
+
+
+def test_a_py3_none_wheel_is_for_any_python_its_requires_python_admits():
+    files = [Release("torchvision", "0.29.2", ("py3-none-win_amd64", "cp39-abi3-win_amd64"))]
+    with serve(*files) as index:
+        covered = pypi.coverage(pypi.wheels(index.url, "torchvision"))
+    assert (covered.pythons, covered.abi3, covered.generic) == ((), ("3.9+abi3",), ("py3",))
 
 
 def test_the_wheel_read_is_the_newest_cpython_with_the_highest_build_number():
@@ -484,7 +492,7 @@ def test_the_command_prints_the_facts_of_the_newest_patches_as_yaml(pypi_url, ca
     assert facts["default_build"]["linux-x86_64"]["build"] == "cu130"
     assert facts["pairing"]["torchvision"] == {"version": "0.29.1", "torch": ">=2.14.0"}
     assert printed["torch"]["2.13.0"]["pairing"]["torchvision"]["version"] is None
-    assert printed["newest_patches"] == {"2.10": "2.10.0", "2.13": "2.13.0", "2.14": "2.14.1"}
+    assert printed["newest_patches"] == {"2.13": "2.13.0", "2.14": "2.14.1"}
     assert printed["libraries"]["torchvision"]["0.29.0"]["torch"] == "==2.14.0"
 
 
