@@ -33,6 +33,7 @@ from email.message import Message
 from html.parser import HTMLParser
 from urllib.parse import urljoin
 
+import yaml
 from packaging.metadata import InvalidMetadata, Metadata
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
@@ -692,10 +693,18 @@ def pairing(torch: str | Version, releases: list[LibraryRelease]) -> Pairing:
 # --- command line ----------------------------------------------------------------------------
 
 
-def facts(index_url: str, torch_versions: list[Version], libraries: list[Requirement]) -> dict:
-    """Everything the command prints, as plain data."""
+def facts(
+    index_url: str,
+    torch_versions: list[Version],
+    libraries: list[Requirement],
+    since: Version,
+) -> dict:
+    """Everything the command prints, as plain data. No torch versions: the newest patch of
+    each minor from `since` on."""
     listing = wheels(index_url, "torch")
     available = sorted({w.version for w in listing})
+    if not torch_versions:
+        torch_versions = [v for v in newest_patches(available).values() if v >= since]
     library_facts = {
         canonicalize_name(r.name): library_releases(index_url, r.name, r.specifier or None)
         for r in libraries
@@ -777,6 +786,19 @@ def _pairing_data(found: Pairing) -> dict:
     return {"version": str(found.release.version), "torch": _text(found.release.torch)}
 
 
+def dump(result: dict) -> str:
+    """YAML with one line per list (Pythons, platforms)."""
+
+    class Dumper(yaml.SafeDumper):
+        pass
+
+    def flow(dumper: yaml.SafeDumper, data: list):
+        return dumper.represent_sequence("tag:yaml.org,2002:seq", data, flow_style=True)
+
+    Dumper.add_representer(list, flow)
+    return yaml.dump(result, Dumper=Dumper, sort_keys=False, width=100)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m extensions.pypi", description=__doc__.split("\n\n")[0]
@@ -798,17 +820,11 @@ def main(argv: list[str] | None = None) -> int:
     except (InvalidRequirement, InvalidVersion) as error:
         parser.error(str(error))
     try:
-        index_url = args.pypi_url or default_index_url()
-        if not versions:
-            listed = {w.version for w in wheels(index_url, "torch")}
-            versions = [v for v in newest_patches(listed).values() if v >= since]
-        result = facts(index_url, versions, libraries)
+        result = facts(args.pypi_url or default_index_url(), versions, libraries, since)
     except PyPIError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
-    import yaml
-
-    print(yaml.safe_dump(result, sort_keys=False, width=100, default_flow_style=None), end="")
+    print(dump(result), end="")
     return 0
 
 

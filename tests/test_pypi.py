@@ -506,6 +506,14 @@ def test_the_command_reports_a_fault_in_one_line_and_exits_1(capsys):
     )
 
 
+@pytest.mark.parametrize("argument", [["2.x"], ["--library", "torch vision"], ["--since", "two"]])
+def test_a_malformed_argument_is_a_usage_error_not_a_traceback(argument, capsys):
+    with pytest.raises(SystemExit) as exit:
+        pypi.main(["--pypi-url", "http://127.0.0.1:1/simple/", *argument])
+    assert exit.value.code == 2
+    assert "error: " in capsys.readouterr().err
+
+
 def test_the_default_index_is_the_one_pip_would_use(monkeypatch):
     monkeypatch.delenv("UV_DEFAULT_INDEX", raising=False)
     monkeypatch.delenv("UV_INDEX_URL", raising=False)
