@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from email.message import Message
 from html.parser import HTMLParser
-from urllib.parse import urljoin
+from urllib.parse import unquote, urljoin
 
 import yaml
 from packaging.metadata import InvalidMetadata, Metadata
@@ -174,7 +174,10 @@ class _Anchors(HTMLParser):
             self._open["filename"] += data.strip()
 
     def handle_endtag(self, tag):
-        if tag == "a":
+        if tag == "a" and self._open is not None:
+            if not self._open["filename"]:  # the text should be the filename; else the link's
+                path = self._open["url"].split("#")[0].split("?")[0]
+                self._open["filename"] = unquote(path.rsplit("/", 1)[-1])
             self._open = None
 
 

@@ -134,6 +134,17 @@ def test_an_index_that_serves_only_pep_503_html_gives_the_same_wheels():
     assert from_html[0].upload_time is None  # PEP 503 pages do not say
 
 
+def test_an_html_anchor_without_text_is_named_by_its_link():
+    page = (
+        b'<html><body><a href="/files/torch-2.13.0%2Bcpu-cp312-cp312-win_amd64.whl#sha256=0"></a>'
+    )
+    with serve(*TORCH) as index:
+        index.content.faults["/simple/torch/"] = (200, "text/html", page)
+        (wheel,) = pypi.wheels(index.url, "torch")
+    assert wheel.filename == "torch-2.13.0+cpu-cp312-cp312-win_amd64.whl"
+    assert wheel.version == Version("2.13.0+cpu")
+
+
 def test_project_names_are_normalized_and_yanked_files_flagged():
     release = Release("Big_Pkg", "1.0", ("py3-none-any",), yanked=True)
     with serve(release) as index:
