@@ -1,0 +1,258 @@
+"""A stand-in for PyPI's simple API, served on 127.0.0.1.
+
+Projects come from a small typed description (`Release`: name, version, wheel tags,
+Requires-Dist, Requires-Python). `/simple/<project>/` answers PEP 691 JSON to a client that
+asks for it (`Accept`) and PEP 503 HTML otherwise; the wheels under `/files/` are real zip
+archives (modules first, `*.dist-info` last, as wheels are built) and are served with HTTP
+Range support (`bytes=a-b`, `bytes=a-`, `bytes=-n`) unless `ranges=False`. With `pep658=True`
+each wheel has its METADATA beside it (`<wheel>.metadata`) and the listing says so. The server
+counts the bytes it sends per path, so a test can tell a range read from a download. It runs
+on daemon threads: it stops with the test process if a test does not stop it.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import html
+import json
+import random
+import threading
+import zipfile
+from collections import Counter
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from io import BytesIO
+from urllib.parse import unquote
+
+from packaging.utils import canonicalize_name
+
+JSON_TYPE = "application/vnd.pypi.simple.v1+json"
+LINUX_X86 = "manylinux_2_28_x86_64"
+LINUX_ARM = "manylinux_2_28_aarch64"
+WINDOWS = "win_amd64"
+MACOS_ARM = "macosx_14_0_arm64"
+
+
+@dataclass(frozen=True)
+class Release:
+    """One release of a project: a wheel per tag, all with the same METADATA."""
+
+    name: str
+    version: str
+    tags: tuple[str, ...]  # "cp312-cp312-manylinux_2_28_x86_64"
+    requires_dist: tuple[str, ...] = ()
+    requires_python: str | None = None
+    yanked: bool = False
+    build: str = ""  # a wheel build number: "2" in torch-2.10.0-2-cp310-none-macosx_11_0_arm64
+    uploaded: str = "2026-10-28T15:16:30Z"
+    padding: int = 0  # bytes of incompressible module data, like a real wheel's libraries
+    modules: int = 1  # files in the package: many make a long central directory
+    compression: int = zipfile.ZIP_DEFLATED
+
+    @property
+    def project(self) -> str:
+        return canonicalize_name(self.name)
+
+    def filename(self, tag: str) -> str:
+        build = f"-{self.build}" if self.build else ""
+        return f"{self.name.replace('-', '_')}-{self.version}{build}-{tag}.whl"
+
+    @property
+    def metadata(self) -> bytes:
+        lines = ["Metadata-Version: 2.1", f"Name: {self.name}", f"Version: {self.version}"]
+        if self.requires_python:
+            lines.append(f"Requires-Python: {self.requires_python}")
+        lines += [f"Requires-Dist: {requirement}" for requirement in self.requires_dist]
+        return ("\n".join(lines) + "\n\n").encode()
+
+    def wheel(self, tag: str) -> bytes:
+        package = self.name.replace("-", "_")
+        dist = f"{package}-{self.version}.dist-info"
+        noise = random.Random(self.filename(tag)).randbytes(self.padding)
+        files = {f"{package}/module_{n}.py": f"N = {n}\n".encode() for n in range(self.modules)}
+        files[f"{package}/_library.so"] = noise
+        files[f"{dist}/METADATA"] = self.metadata
+        files[f"{dist}/WHEEL"] = (
+            f"Wheel-Version: 1.0\nGenerator: stand-in\nRoot-Is-Purelib: false\nTag: {tag}\n"
+        ).encode()
+        record = [
+            f"{path},sha256={_urlsafe_sha256(data)},{len(data)}" for path, data in files.items()
+        ]
+        files[f"{dist}/RECORD"] = ("\n".join([*record, f"{dist}/RECORD,,"]) + "\n").encode()
+        buffer = BytesIO()
+        with zipfile.ZipFile(buffer, "w", compression=self.compression) as archive:
+            for path, data in files.items():
+                archive.writestr(zipfile.ZipInfo(path, date_time=(2026, 1, 1, 0, 0, 0)), data)
+        return buffer.getvalue()
+
+
+def _urlsafe_sha256(data: bytes) -> str:
+    return base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
+
+
+@dataclass
+class PyPIContent:
+    """What the stand-in serves, and what it has sent."""
+
+    releases: list[Release]
+    ranges: bool = True  # honour Range; False: always the whole file, 200
+    pep658: bool = False  # offer `<wheel>.metadata`
+    json: bool = True  # answer PEP 691 JSON when asked; False: HTML only, like older mirrors
+    faults: dict[str, tuple[int, str, bytes]] = field(default_factory=dict)  # path -> answer
+    served: Counter[str] = field(default_factory=Counter)  # path -> bytes sent
+    requests: list[tuple[str, str | None]] = field(default_factory=list)  # (path, Range)
+    _wheels: dict[str, bytes] = field(default_factory=dict, repr=False)
+
+    def files(self, project: str) -> dict[str, tuple[Release, str]]:
+        """filename -> (release, tag) for a project's wheels."""
+        return {
+            release.filename(tag): (release, tag)
+            for release in self.releases
+            if release.project == canonicalize_name(project)
+            for tag in release.tags
+        }
+
+    def release_of(self, filename: str) -> tuple[Release, str] | None:
+        """The release and tag a wheel's filename belongs to."""
+        for release in self.releases:
+            for tag in release.tags:
+                if release.filename(tag) == filename:
+                    return release, tag
+        return None
+
+    def wheel(self, filename: str) -> bytes | None:
+        if filename not in self._wheels and (found := self.release_of(filename)):
+            release, tag = found
+            self._wheels[filename] = release.wheel(tag)
+        return self._wheels.get(filename)
+
+    def listing(self, project: str) -> list[dict]:
+        """PEP 691 file entries."""
+        entries = []
+        for filename, (release, _) in self.files(project).items():
+            data = self.wheel(filename)
+            entry = {
+                "filename": filename,
+                "url": f"/files/{filename}",
+                "hashes": {"sha256": hashlib.sha256(data).hexdigest()},
+                "requires-python": release.requires_python,
+                "yanked": release.yanked,
+                "size": len(data),
+                "upload-time": release.uploaded,
+            }
+            if self.pep658:
+                entry["core-metadata"] = {"sha256": hashlib.sha256(release.metadata).hexdigest()}
+            entries.append(entry)
+        return entries
+
+
+def _json_page(project: str, entries: list[dict], versions: list[str]) -> bytes:
+    page = {"meta": {"api-version": "1.1"}, "name": project, "versions": versions}
+    return json.dumps(page | {"files": entries}).encode()
+
+
+def _html_page(entries: list[dict]) -> bytes:
+    anchors = []
+    for entry in entries:
+        attributes = f'href="{html.escape(entry["url"])}#sha256={entry["hashes"]["sha256"]}"'
+        if entry["requires-python"]:
+            attributes += f' data-requires-python="{html.escape(entry["requires-python"])}"'
+        if entry["yanked"]:
+            attributes += ' data-yanked=""'
+        if "core-metadata" in entry:
+            attributes += f' data-core-metadata="sha256={entry["core-metadata"]["sha256"]}"'
+        anchors.append(f"<a {attributes}>{html.escape(entry['filename'])}</a><br/>")
+    head = '<meta name="pypi:repository-version" content="1.1">'
+    body = "\n".join(anchors)
+    return f"<!DOCTYPE html>\n<html><head>{head}</head><body>\n{body}\n</body></html>\n".encode()
+
+
+def _byte_range(header: str | None, size: int) -> tuple[int, int] | None:
+    """(first, last) of a single `bytes=` range; None for no (or an unsupported) range."""
+    if not header or not header.startswith("bytes=") or "," in header:
+        return None
+    first, _, last = header.removeprefix("bytes=").partition("-")
+    if not first:
+        return max(size - int(last), 0), size - 1
+    return int(first), min(int(last), size - 1) if last else size - 1
+
+
+def _handler(content: PyPIContent):
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802 - the http.server API
+            path = unquote(self.path.split("?")[0])
+            content.requests.append((path, self.headers.get("Range")))
+            if path in content.faults:
+                status, content_type, body = content.faults[path]
+                return self._send(status, body, content_type)
+            parts = [p for p in path.split("/") if p]
+            if parts[:1] == ["simple"] and len(parts) == 2:
+                return self._project(parts[1])
+            if parts[:1] == ["files"] and len(parts) == 2:
+                return self._file(parts[1])
+            return self._send(404, b"Not Found", "text/plain")
+
+        def _project(self, project: str):
+            entries = content.listing(project)
+            if not entries:
+                return self._send(404, b"Not Found", "text/plain")
+            if content.json and JSON_TYPE in self.headers.get("Accept", ""):
+                versions = sorted({r.version for r in content.releases if r.project == project})
+                return self._send(200, _json_page(project, entries, versions), JSON_TYPE)
+            return self._send(200, _html_page(entries), "text/html")
+
+        def _file(self, filename: str):
+            if filename.endswith(".whl.metadata"):
+                found = content.pep658 and content.release_of(filename.removesuffix(".metadata"))
+                if not found:
+                    return self._send(404, b"Not Found", "text/plain")
+                return self._send(200, found[0].metadata, "application/octet-stream")
+            data = content.wheel(filename)
+            if data is None:
+                return self._send(404, b"Not Found", "text/plain")
+            span = _byte_range(self.headers.get("Range"), len(data)) if content.ranges else None
+            if span is None:
+                return self._send(200, data, "application/octet-stream")
+            first, last = span
+            if first >= len(data) or first > last:
+                return self._send(416, b"", "text/plain", {"Content-Range": f"bytes */{len(data)}"})
+            headers = {"Content-Range": f"bytes {first}-{last}/{len(data)}"}
+            return self._send(206, data[first : last + 1], "application/octet-stream", headers)
+
+        def _send(self, status, body, content_type, headers=None):
+            self.send_response(status)
+            self.send_header("Content-Type", content_type)
+            self.send_header("Content-Length", str(len(body)))
+            for key, value in (headers or {}).items():
+                self.send_header(key, value)
+            self.end_headers()
+            content.served[unquote(self.path)] += len(body)  # before the client can look
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    return Handler
+
+
+class StandInPyPI:
+    """`with StandInPyPI(PyPIContent([...])) as pypi:` serves on 127.0.0.1; `pypi.url` is the
+    simple index's URL."""
+
+    def __init__(self, content: PyPIContent):
+        self.content = content
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(content))
+        self.server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.server.server_port}/simple/"
+        self.thread = threading.Thread(
+            target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
+
+    def __enter__(self) -> StandInPyPI:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.server.shutdown()
+        self.server.server_close()

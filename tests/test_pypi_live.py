@@ -1,0 +1,32 @@
+"""One read of the real PyPI (the index pip would use here): what `extensions.pypi` derives
+from torch 2.15.0's listing and its wheels' METADATA (one range read per platform) is what was
+measured on 2026-11-30. Marked `live`: not run by default (`pytest -m live` runs it)."""
+
+import pytest
+from packaging.specifiers import SpecifierSet
+from packaging.version import Version
+
+from extensions import pypi
+
+
+@pytest.mark.live
+def test_pypi_holds_torch_2_15_0_for_python_3_11_to_3_15_with_cuda_13_2_on_linux():
+    release = pypi.release_facts(pypi.default_index_url(), "2.15.0")
+    assert release.requires_python == SpecifierSet(">=3.11")
+    assert release.wheels.pythons == ("3.11", "3.12", "3.13", "3.14", "3.15")
+    assert release.wheels.free_threaded == ("3.14t", "3.15t")
+    assert release.wheels.platforms == (
+        "linux-aarch64",
+        "linux-x86_64",
+        "macos-arm64",
+        "windows-x86_64",
+    )
+    assert release.wheels.missing == {}
+    assert release.wheels.macos_minimum == Version("14.0")
+    assert {platform: build.build for platform, build in release.builds.items()} == {
+        "linux-aarch64": "cu132",
+        "linux-x86_64": "cu132",
+        "macos-arm64": "cpu",
+        "windows-x86_64": "cpu",
+    }
+    assert release.triton.specifier == SpecifierSet("~=3.9.0")
