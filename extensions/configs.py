@@ -8,6 +8,9 @@ expected build per platform, and the README's "which build where".
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
+
+from packaging.utils import canonicalize_name
 
 from extensions.index_model import CPU, PYPI, Plan
 
@@ -24,12 +27,39 @@ def index_url(base: str, variant: str) -> str:
     return f"{base.rstrip('/')}/{variant}"
 
 
-def dependencies(plan: Plan, pins: dict[str, str]) -> list[str]:
-    """`[project] dependencies` of the torch family: the pins, then the index-only
-    dependencies of torch, each limited to where the variant's index is used."""
-    return [f"{name}=={version}" for name, version in pins.items()] + [
-        str(requirement) for requirement in plan.requirements()
-    ]
+@dataclass(frozen=True)
+class Backend:
+    """One backend a project can install: the answer (`cuda`, `cpu`, `cu126`), its build plan,
+    and the optional dependency set (extra) that selects it ("" in a one-backend project)."""
+
+    answer: str
+    plan: Plan
+    extra: str = ""
+    requirements_file: str = "requirements.txt"  # pip's file for it
+
+    @property
+    def variant(self) -> str:
+        return self.plan.variant
+
+    @property
+    def where(self) -> list[str]:
+        """README lines: which build each platform gets with this backend."""
+        return where_builds_come_from(self.plan)
+
+
+def extra_name(answer: str) -> str:
+    """The extra a backend answer names (PEP 685: `rocm7.1` -> `rocm7-1`)."""
+    return canonicalize_name(answer)
+
+
+def dependencies(backends: list[Backend], pins: dict[str, str]) -> dict[str, list[str]]:
+    """Extra -> its torch-family requirements ("": `[project] dependencies`): the pins, then
+    the index-only dependencies of torch, each limited to where its index is used."""
+    return {
+        b.extra: [f"{name}=={version}" for name, version in pins.items()]
+        + [str(requirement) for requirement in b.plan.requirements()]
+        for b in backends
+    }
 
 
 def bound_packages(plan: Plan) -> dict[str, list[str]]:
@@ -40,30 +70,65 @@ def bound_packages(plan: Plan) -> dict[str, list[str]]:
     return bound
 
 
-def uv_sources(plan: Plan) -> dict[str, list[dict[str, str]]]:
-    """`[tool.uv.sources]`: each package bound to its indexes, per platform marker."""
-    sources = {}
-    for name, indexes in bound_packages(plan).items():
-        sources[name] = [_where({"index": index_name(i)}, plan.marker(i)) for i in indexes]
+def uv_sources(backends: list[Backend]) -> dict[str, list[dict[str, str]]]:
+    """`[tool.uv.sources]`: each package bound to its indexes, per extra and platform."""
+    sources: dict[str, list[dict[str, str]]] = {}
+    for b in backends:
+        for name, indexes in bound_packages(b.plan).items():
+            sources.setdefault(name, []).extend(
+                _where({"index": index_name(i), **_extra(b)}, b.plan.marker(i)) for i in indexes
+            )
     return sources
 
 
-def poetry_dependencies(plan: Plan) -> dict[str, list[dict[str, str]]]:
-    """`[tool.poetry.dependencies]`: each package's source per platform marker (the versions
-    come from `[project] dependencies`); platforms that poetry cannot take from a PyTorch
-    index take PyPI's build, a CPU build there (see `plan`)."""
-    result = {}
-    for name, indexes in bound_packages(plan).items():
-        constraints = [_where({}, plan.marker(i), source=index_name(i)) for i in indexes]
-        if name in plan.packages and PYPI in {s.index for s in plan.sources.values()}:
-            constraints.append(_where({}, plan.marker(PYPI), source=POETRY_PYPI))
-        result[name] = constraints
+def uv_conflicts(backends: list[Backend]) -> list[list[dict[str, str]]]:
+    """`[tool.uv] conflicts`: the extras exclude each other."""
+    extras = [{"extra": b.extra} for b in backends if b.extra]
+    return [extras] if extras else []
+
+
+def _extra(backend: Backend) -> dict[str, str]:
+    return {"extra": backend.extra} if backend.extra else {}
+
+
+def poetry_dependencies(backends: list[Backend]) -> dict[str, list[dict[str, str]]]:
+    """`[tool.poetry.dependencies]`: each package's source per extra and platform marker (the
+    versions come from `[project]`); platforms that poetry cannot take from a PyTorch index
+    take PyPI's build, a CPU build there (see `plan`). Extras exclude each other as poetry
+    documents it: `extra == 'a' and extra != 'b'`."""
+    result: dict[str, list[dict[str, str]]] = {}
+    for b in backends:
+        others = [o.extra for o in backends if o.extra and o.extra != b.extra]
+        chosen = " and ".join(
+            [f"extra == '{b.extra}'"] * bool(b.extra) + [f"extra != '{o}'" for o in others]
+        )
+        for name, indexes in bound_packages(b.plan).items():
+            places = [(i, index_name(i)) for i in indexes]
+            if name in b.plan.packages and PYPI in {s.index for s in b.plan.sources.values()}:
+                places.append((PYPI, POETRY_PYPI))
+            for index, source in places:
+                marker = all_of([chosen, b.plan.marker(index)])
+                result.setdefault(name, []).append(_where({}, marker, source=source))
     return result
+
+
+def all_of(markers: list[str]) -> str:
+    """`a and b` of the non-empty markers, each parenthesised when it has an `or`."""
+    parts = [m for m in markers if m]
+    if len(parts) == 1:
+        return parts[0]
+    return " and ".join(f"({m})" if " or " in m else m for m in parts)
 
 
 def _where(table: dict, marker: str, **more: str) -> dict[str, str]:
     key = "marker" if "index" in table else "markers"
     return {**table, **({key: marker} if marker else {}), **more}
+
+
+def indexes(backends: list[Backend], base: str) -> dict[str, str]:
+    """Name -> URL of every PyTorch index the project uses, the first backend's first."""
+    variants = [i for b in backends for i in b.plan.indexes]
+    return {index_name(v): index_url(base, v) for v in dict.fromkeys(variants)}
 
 
 def pip_requirements(plan: Plan, pins: dict[str, str], base: str) -> list[str]:
@@ -83,14 +148,16 @@ def pip_requirements(plan: Plan, pins: dict[str, str], base: str) -> list[str]:
     return lines
 
 
-def expected_builds(plan: Plan) -> dict[tuple[str, str], str]:
-    """(sys.platform, platform.machine()) -> the build the project installs there."""
-    builds = plan.builds()
-    return {
-        (p.sys_platform, p.machine): builds[p.name]
-        for p in plan.platforms.by_name.values()
-        if p.name in builds
-    }
+def expected_builds(backends: list[Backend]) -> dict[tuple[str, str], tuple[str, ...]]:
+    """(sys.platform, platform.machine()) -> the builds the project installs there, one per
+    backend (the first backend's first), without repeats."""
+    result = {}
+    for platform in backends[0].plan.platforms.by_name.values():
+        builds = [b.plan.builds().get(platform.name) for b in backends]
+        builds = [build for build in dict.fromkeys(builds) if build]
+        if builds:
+            result[(platform.sys_platform, platform.machine)] = tuple(builds)
+    return result
 
 
 def where_builds_come_from(plan: Plan) -> list[str]:

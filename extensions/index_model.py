@@ -39,6 +39,7 @@ class Platform:
     sys_platform: str
     machine: str
     wheel_tag: str  # its wheels' platform tag; `{macos}` stands for the release's minimum macOS
+    uv_platform: str  # its name for `uv --python-platform`
 
     def environment(self, python: str) -> dict[str, str]:
         """PEP 508 marker environment of this platform with CPython `python` (e.g. "3.11")."""

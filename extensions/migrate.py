@@ -7,6 +7,9 @@ migrate.py check-answers ANSWERS_FILE DATA_JSON
     its default.
 migrate.py rename-answer ANSWERS_FILE OLD NEW
     Carry a renamed question's recorded answer over to its new name.
+migrate.py default-answer ANSWERS_FILE KEY JSON
+    Record a new question's answer for a project made before the question existed, so that
+    the update keeps the project's shape instead of taking the new question's default.
 """
 
 from __future__ import annotations
@@ -44,9 +47,21 @@ def rename_answer(answers_file: Path, old: str, new: str) -> int:
     answers = yaml.safe_load(answers_file.read_text(encoding="utf-8"))
     if old in answers and new not in answers:
         answers[new] = answers.pop(old)
-        text = "# Changes here will be overwritten by Copier; NEVER EDIT MANUALLY\n"
-        answers_file.write_text(text + yaml.safe_dump(answers, sort_keys=True), encoding="utf-8")
+        _write_answers(answers_file, answers)
     return 0
+
+
+def default_answer(answers_file: Path, key: str, value: str) -> int:
+    answers = yaml.safe_load(answers_file.read_text(encoding="utf-8"))
+    if key not in answers:
+        answers[key] = json.loads(value)
+        _write_answers(answers_file, answers)
+    return 0
+
+
+def _write_answers(answers_file: Path, answers: dict) -> None:
+    text = "# Changes here will be overwritten by Copier; NEVER EDIT MANUALLY\n"
+    answers_file.write_text(text + yaml.safe_dump(answers, sort_keys=True), encoding="utf-8")
 
 
 def main(argv: list[str]) -> int:
@@ -55,6 +70,8 @@ def main(argv: list[str]) -> int:
         return check_answers(Path(answers_file), json.loads(args[0]) if args else {})
     if command == "rename-answer":
         return rename_answer(Path(answers_file), *args)
+    if command == "default-answer":
+        return default_answer(Path(answers_file), *args)
     print(f"unknown migration {command!r}", file=sys.stderr)
     return 2
 

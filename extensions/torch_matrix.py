@@ -41,7 +41,6 @@ from extensions import configs  # noqa: E402
 from extensions.index_model import (  # noqa: E402
     LIBRARY_NAMES,
     Model,
-    Plan,
     family_of,
     load_model,
     plan,
@@ -247,7 +246,60 @@ def answer_errors(answers: dict, matrix: dict | None = None) -> list[str]:
             library_error(library, torch_version, backend, matrix)
             for library in answers.get("torch_libraries") or []
         ]
+        errors.append(
+            extra_backends_error(
+                torch_version,
+                backend,
+                answers.get("extra_backends") or [],
+                answers.get("torch_libraries") or [],
+                matrix,
+            )
+        )
     return [error for error in errors if error]
+
+
+def extra_backend_choices(torch_version: str, torch_backend: str, matrix=None) -> dict:
+    """Multiselect choices of `extra_backends`: every backend this torch has, but the one
+    `torch_backend` already installs."""
+    primary = resolve_backend(torch_version, torch_backend, matrix)
+    return {
+        answer: answer
+        for answer in backend_choices(torch_version, matrix)
+        if resolve_backend(torch_version, answer, matrix) != primary
+    }
+
+
+def default_extra_backends(torch_backend: str) -> list[str]:
+    """A GPU project also installs the CPU build (laptops, CI); a CPU project nothing more."""
+    return [] if torch_backend == "cpu" else ["cpu"]
+
+
+def extra_backends_error(
+    torch_version: str, torch_backend: str, extra_backends, libraries=(), matrix=None
+) -> str:
+    """Why these further backends cannot go beside `torch_backend` in one project, or ""."""
+    primary = resolve_backend(torch_version, torch_backend, matrix)
+    families = {}
+    for answer in extra_backends:
+        if error := backend_error(torch_version, answer, matrix):
+            return error.replace("-d torch_backend=", "-d extra_backends=")
+        variant = resolve_backend(torch_version, answer, matrix)
+        if variant == primary:
+            return (
+                f"'{answer}' is the torch_backend already ({primary}): leave it out of "
+                "extra_backends"
+            )
+        family = family_of(variant)
+        if family in families:
+            return (
+                f"choose one {family} backend among extra_backends, not both "
+                f"'{families[family]}' and '{answer}' (each gets requirements-<name>.txt)"
+            )
+        families[family] = answer
+        for library in libraries:
+            if error := library_error(library, torch_version, answer, matrix):
+                return f"{error}: leave '{answer}' out of extra_backends or drop {library}"
+    return ""
 
 
 def available_libraries(torch_version: str, backend: str, matrix: dict | None = None) -> list:
@@ -325,29 +377,36 @@ def folder_name(path) -> str:
     return Path(str(path)).resolve().name
 
 
-def commands(package_manager: str, python_version: str) -> dict:
-    """The shell commands a project's README, CI and messages give, per package manager:
-    `install` (a list, run in order), `run` (prefix to run a tool in the environment),
-    `lock`, `sync` (bring an installed environment to the pins) and `reinstall` (put the
-    configured torch build back)."""
+def commands(package_manager: str, python_version: str, backend=None) -> dict:
+    """The shell commands a project's README, CI and messages give, per package manager, for
+    one of its backends (a `configs.Backend`; default: a one-backend project): `install` (a
+    list, run in order), `run` (prefix to run a tool in the environment), `lock`, `sync`
+    (bring an installed environment to the pins), `locked` (install exactly the lock, failing
+    when it is stale: CI) and `reinstall` (put the configured torch build back)."""
+    extra = backend.extra if backend else ""
     if package_manager == "uv":
+        sync = f"uv sync --extra {extra}" if extra else "uv sync"
         return {
-            "install": ["uv sync"],
+            "install": [sync],
             "run": "uv run ",
             "lock": "uv lock",
-            "sync": "uv sync",
-            "reinstall": "uv sync --reinstall-package torch",
+            "sync": sync,
+            "locked": sync.replace("uv sync", "uv sync --locked"),
+            "reinstall": f"{sync} --reinstall-package torch",
         }
     if package_manager == "poetry":
+        option = f" --extras {extra}" if extra else ""
         return {
-            "install": [f"poetry env use python{python_version}", "poetry install"],
+            "install": [f"poetry env use python{python_version}", f"poetry install{option}"],
             "run": "poetry run ",
             "lock": "poetry lock",
-            "sync": "poetry install",
-            "reinstall": "poetry sync",
+            "sync": f"poetry install{option}",
+            "locked": f"poetry check --lock && poetry sync{option}",
+            "reinstall": f"poetry sync{option}",
         }
     # The torch build from the PyTorch index first, then the project and its dev tools.
-    pip_installs = ["pip install -r requirements.txt", "pip install -e . --group dev"]
+    requirements = backend.requirements_file if backend else "requirements.txt"
+    pip_installs = [f"pip install -r {requirements}", "pip install -e . --group dev"]
     return {
         "install": [
             f"python{python_version} -m venv .venv",
@@ -358,7 +417,8 @@ def commands(package_manager: str, python_version: str) -> dict:
         "run": "",
         "lock": "",
         "sync": " && ".join(pip_installs),
-        "reinstall": "pip install --force-reinstall --no-deps -r requirements.txt",
+        "locked": " && ".join(pip_installs),
+        "reinstall": f"pip install --force-reinstall --no-deps -r {requirements}",
     }
 
 
@@ -378,21 +438,25 @@ class ContainerSteps:
     project: str
 
 
-def container_steps(package_manager: str, matrix: dict | None = None) -> ContainerSteps:
-    """The Dockerfile's install steps per package manager; the manager's version is the one
-    in the matrix's `tools`, which this template's tests run."""
+def container_steps(package_manager: str, backend=None, matrix=None) -> ContainerSteps:
+    """The Dockerfile's install steps per package manager, for one backend of the project (a
+    `configs.Backend`, default: a one-backend project); the manager's version is the one in
+    the matrix's `tools`, which this template's tests run."""
     tools = (matrix or load_matrix())["tools"]
+    extra = backend.extra if backend else ""
     if package_manager == "uv":
+        uv_extra = f" --extra {extra}" if extra else ""
         return ContainerSteps(
             env={"UV_PYTHON_DOWNLOADS": "never", "UV_NO_CACHE": "1"},
             setup=f"pip install --no-cache-dir uv=={tools['uv']}",
             lock_files=("pyproject.toml", "uv.lock"),
-            dependencies="uv sync --locked --no-dev --no-install-project",
+            dependencies=f"uv sync --locked --no-dev{uv_extra} --no-install-project",
             project_files=("README.md",),
-            project="uv sync --locked --no-dev",
+            project=f"uv sync --locked --no-dev{uv_extra}",
         )
     if package_manager == "poetry":
-        sync = 'poetry sync --only main{} && rm -rf "$POETRY_CACHE_DIR"'
+        extras = f" --extras {extra}" if extra else ""
+        sync = f'poetry sync --only main{extras}{{}} && rm -rf "$POETRY_CACHE_DIR"'
         return ContainerSteps(
             env={
                 "POETRY_VIRTUALENVS_IN_PROJECT": "true",
@@ -405,11 +469,12 @@ def container_steps(package_manager: str, matrix: dict | None = None) -> Contain
             project_files=("README.md",),
             project=sync.format(""),
         )
+    requirements = backend.requirements_file if backend else "requirements.txt"
     return ContainerSteps(
         env={},
         setup="python -m venv .venv",
-        lock_files=("requirements.txt",),
-        dependencies="pip install --no-cache-dir -r requirements.txt",
+        lock_files=(requirements,),
+        dependencies=f"pip install --no-cache-dir -r {requirements}",
         project_files=("pyproject.toml", "README.md"),
         project="pip install --no-cache-dir .",
     )
@@ -451,27 +516,42 @@ def requires_python(python_version: str, libraries, matrix: dict | None = None) 
 
 @dataclass(frozen=True)
 class Build:
-    """What the answers mean for the generated files (see `extensions/configs.py`)."""
+    """What the answers mean for the generated files (see `extensions/configs.py`). The first
+    backend is `torch_backend`'s; a project with `extra_backends` has one extra per backend."""
 
     torch: str
     variant: str
     family: str
     pins: dict  # torch and the chosen libraries -> version
-    plan: Plan
+    backends: list  # configs.Backend, torch_backend's first
     requires_python: str
-    dependencies: list  # `[project] dependencies` of the torch family
+    dependencies: dict  # extra ("" = [project] dependencies) -> torch-family requirements
     indexes: dict  # name -> URL of each PyTorch index the project uses
     index_name: str  # the name of the variant's index
     index_url: str
     cpu_index_url: str
     uv_sources: dict
+    uv_conflicts: list
     poetry_dependencies: dict
-    pip_requirements: list
-    expected_builds: dict  # (sys.platform, platform.machine()) -> build
-    where: list  # README lines: which build on which platform
+    pip_files: dict  # "main" (the first backend) or an extra's family -> name, variant, lines
+    expected_builds: dict  # (sys.platform, platform.machine()) -> builds, one per backend
     constraints: tuple
     accelerator_api: bool
     tools: dict
+
+    @property
+    def plan(self):
+        """The first backend's plan."""
+        return self.backends[0].plan
+
+    @property
+    def extras(self) -> bool:
+        return bool(self.backends[0].extra)
+
+    @property
+    def cpu_backend(self):
+        """The backend that installs the CPU build (for CI), else None."""
+        return next((b for b in self.backends if b.variant == "cpu"), None)
 
 
 def build(answers: dict, matrix: dict | None = None) -> Build:
@@ -481,28 +561,42 @@ def build(answers: dict, matrix: dict | None = None) -> Build:
     row = release(torch_version, matrix)
     torch = resolve_torch(torch_version, matrix)
     the_release = model(matrix).releases[torch]
-    variant = resolve_backend(torch_version, answers["torch_backend"], matrix)
     chosen = pins(torch_version, answers.get("torch_libraries") or [], matrix)
-    the_plan = plan(the_release, variant, chosen, model().platforms, answers["package_manager"])
+    extra_answers = answers.get("extra_backends") or []
+    backends = []
+    for answer in [answers["torch_backend"], *extra_answers]:
+        variant = resolve_backend(torch_version, answer, matrix)
+        the_plan = plan(the_release, variant, chosen, model().platforms, answers["package_manager"])
+        extra = configs.extra_name(answer) if extra_answers else ""
+        requirements = f"requirements-{extra}.txt" if backends else "requirements.txt"
+        backends.append(configs.Backend(answer, the_plan, extra, requirements))
+    first = backends[0]
     base = answers["pytorch_index_url"].strip().rstrip("/")
     libraries = [the_release.libraries[name] for name in chosen if name != "torch"]
     return Build(
         torch=torch,
-        variant=variant,
-        family=family_of(variant),
+        variant=first.variant,
+        family=family_of(first.variant),
         pins=chosen,
-        plan=the_plan,
+        backends=backends,
         requires_python=requires_python(answers["python_version"], libraries),
-        dependencies=configs.dependencies(the_plan, chosen),
-        indexes={configs.index_name(i): configs.index_url(base, i) for i in the_plan.indexes},
-        index_name=configs.index_name(variant),
-        index_url=configs.index_url(base, variant),
+        dependencies=configs.dependencies(backends, chosen),
+        indexes=configs.indexes(backends, base),
+        index_name=configs.index_name(first.variant),
+        index_url=configs.index_url(base, first.variant),
         cpu_index_url=configs.index_url(base, "cpu"),
-        uv_sources=configs.uv_sources(the_plan),
-        poetry_dependencies=configs.poetry_dependencies(the_plan),
-        pip_requirements=configs.pip_requirements(the_plan, chosen, base),
-        expected_builds=configs.expected_builds(the_plan),
-        where=configs.where_builds_come_from(the_plan),
+        uv_sources=configs.uv_sources(backends),
+        uv_conflicts=configs.uv_conflicts(backends),
+        poetry_dependencies=configs.poetry_dependencies(backends),
+        pip_files={
+            ("main" if b is first else family_of(b.variant)): {
+                "name": b.requirements_file,
+                "variant": b.variant,
+                "lines": configs.pip_requirements(b.plan, chosen, base),
+            }
+            for b in backends
+        },
+        expected_builds=configs.expected_builds(backends),
         constraints=tuple(row.get("constraints", [])),
         accelerator_api=row.get("accelerator_api", True),
         tools=matrix["tools"],
@@ -530,6 +624,9 @@ class TorchMatrixExtension(Extension):
             python_version_choices=python_version_choices,
             default_python=default_python,
             library_choices=library_choices,
+            extra_backend_choices=extra_backend_choices,
+            default_extra_backends=default_extra_backends,
+            extra_backends_error=extra_backends_error,
             available_libraries=available_libraries,
             index_url_error=index_url_error,
             package_name_error=package_name_error,

@@ -56,7 +56,7 @@ def test_a_cpu_project_works_with_real_torch(tmp_path, real_cpu_index, manager):
             python,
             "-c",
             "import demo.doctor as d; "
-            "d.EXPECTED_BUILDS = dict.fromkeys(d.EXPECTED_BUILDS, 'cu130'); "
+            "d.EXPECTED_BUILDS = dict.fromkeys(d.EXPECTED_BUILDS, ('cu130',)); "
             "exit(d.main())",
         ],
         cwd=project,

@@ -43,6 +43,7 @@ def test_every_release_has_index_facts_with_named_evidence():
         ("win32", "ARM64", "windows-x86_64"),
         ("darwin", "arm64", "macos-arm64"),
         ("darwin", "x86_64", "macos-arm64"),
+        ("freebsd14", "amd64", "macos-arm64"),  # no wheel anywhere: never another index
     ],
 )
 def test_the_platform_markers_partition_every_machine(sys_platform, machine, expected):
@@ -102,12 +103,12 @@ def test_index_only_dependencies_are_bound_to_their_variant_where_it_is_used():
         'triton-rocm==3.7.1; (platform_system == "Linux" and python_version < "3.15") and '
         '(sys_platform == "linux" and platform_machine != "aarch64")'
     ]
-    assert configs.uv_sources(rocm)["triton-rocm"] == [
+    assert configs.uv_sources([configs.Backend("rocm", rocm)])["triton-rocm"] == [
         {"index": "pytorch-rocm7.2", "marker": rocm.marker("rocm7.2")}
     ]
     xpu = plan(MODEL.releases["2.9.1"], "xpu", ("torch",), PLATFORMS, "poetry")
     assert xpu.requirements()[0].name == "pytorch-triton-xpu"
-    assert configs.poetry_dependencies(xpu)["pytorch-triton-xpu"] == [
+    assert configs.poetry_dependencies([configs.Backend("xpu", xpu)])["pytorch-triton-xpu"] == [
         {"markers": xpu.marker("xpu"), "source": "pytorch-xpu"}
     ]
     for the_plan, _ in every_plan():
@@ -136,7 +137,7 @@ def test_pip_requirements_name_only_pytorch_indexes_and_each_platforms_label():
         "--index-url https://m.example/whl/rocm7.2",
         "--extra-index-url https://m.example/whl/cpu",
         "torch==2.13.0+rocm7.2 ; sys_platform == 'linux' and platform_machine != 'aarch64'",
-        "torch==2.13.0 ; sys_platform == 'darwin'",
+        "torch==2.13.0 ; sys_platform != 'linux' and sys_platform != 'win32'",
         "torch==2.13.0+cpu ; (sys_platform == 'linux' and platform_machine == 'aarch64') or "
         "sys_platform == 'win32'",
     ]
@@ -163,12 +164,12 @@ def test_the_build_gives_every_file_the_same_plan():
         "pytorch-xpu": "https://download.pytorch.org/whl/xpu",
         "pytorch-cpu": "https://download.pytorch.org/whl/cpu",
     }
-    assert result.dependencies[:2] == ["torch==2.13.0", "torchvision==0.28.0"]
-    assert result.dependencies[2].startswith("triton-xpu==3.7.2;")
+    assert result.dependencies[""][:2] == ["torch==2.13.0", "torchvision==0.28.0"]
+    assert result.dependencies[""][2].startswith("triton-xpu==3.7.2;")
     assert set(result.uv_sources) == {"torch", "torchvision", "triton-xpu"}
     assert result.expected_builds == {
-        ("linux", "x86_64"): "xpu",
-        ("linux", "aarch64"): "cpu",
-        ("win32", "AMD64"): "xpu",
-        ("darwin", "arm64"): "cpu",
+        ("linux", "x86_64"): ("xpu",),
+        ("linux", "aarch64"): ("cpu",),
+        ("win32", "AMD64"): ("xpu",),
+        ("darwin", "arm64"): ("cpu",),
     }

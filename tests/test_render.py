@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from extensions.configs import extra_name
 from extensions.torch_matrix import build, load_matrix
 from tests.tools import BIN, TEMPLATE, load_toml, tool_env
 
@@ -34,6 +35,8 @@ COMMON_FILES = {
 }
 CONTAINER_FILES = {"Dockerfile", ".dockerignore"}
 MANAGER_FILES = {"uv": {".python-version"}, "poetry": set(), "pip": {"requirements.txt"}}
+# A GPU project also installs the CPU build by default (extra_backends: [cpu]).
+EXTRA_FILES = {"uv": set(), "poetry": set(), "pip": {"requirements-cpu.txt"}}
 # (torch_backend answer, torch_version) -> the index variant it must mean
 CASES = {
     ("cpu", "2.13.0"): "cpu",
@@ -71,9 +74,13 @@ def test_each_manager_and_backend_renders_a_complete_configured_project(
     result = copie.copy(extra_answers=answers(manager, backend, torch))
     assert result.exception is None, result.exception
     project = result.project_dir
+    backend_answer = backend
     variant = CASES[(backend, torch)]
 
-    assert rendered_files(project) == COMMON_FILES | MANAGER_FILES[manager]
+    extras = variant != "cpu"
+    assert rendered_files(project) == (
+        COMMON_FILES | MANAGER_FILES[manager] | (EXTRA_FILES[manager] if extras else set())
+    )
     for path in project.rglob("*"):
         if path.is_file():
             text = path.read_text()
@@ -90,9 +97,17 @@ def test_each_manager_and_backend_renders_a_complete_configured_project(
     row = load_matrix()["releases"][torch]
     pins = [f"torch=={torch}", f"torchvision=={row['torchvision']['version']}"]
     recorded = yaml.safe_load((project / ".copier-answers.yml").read_text())
-    index_only = [str(r) for r in build(recorded).plan.requirements()]
-    assert pyproject["project"]["dependencies"] == [*pins, *index_only, "numpy"]
+    expected = build(recorded)
+    index_only = [str(r) for r in expected.plan.requirements()]
     assert bool(index_only) == (variant.startswith(("rocm", "xpu")))
+    if extras:  # one extra per backend: torch_backend's, and cpu
+        assert pyproject["project"]["dependencies"] == ["numpy"]
+        assert pyproject["project"]["optional-dependencies"] == {
+            backend: [*pins, *index_only] if backend == extra_name(backend_answer) else pins
+            for backend in (extra_name(backend_answer), "cpu")
+        }
+    else:
+        assert pyproject["project"]["dependencies"] == [*pins, *index_only, "numpy"]
     assert pyproject["project"]["requires-python"] == "==3.11.*"
     check_manager_configuration(manager, project, pyproject, variant)
     assert variant in (project / "src/demo/doctor.py").read_text()
@@ -126,8 +141,10 @@ def check_manager_configuration(manager, project, pyproject, variant):
         assert set(tool["poetry"]["dependencies"]) == set(expected.pins) | index_only
         assert "uv" not in tool
     else:
+        for file in expected.pip_files.values():
+            lines = (project / file["name"]).read_text().splitlines()
+            assert [line for line in lines if not line.startswith("#")] == file["lines"]
         lines = (project / "requirements.txt").read_text().splitlines()
-        assert [line for line in lines if not line.startswith("#")] == expected.pip_requirements
         options = [line for line in lines if line.startswith("--")]
         assert options[0] == f"--index-url https://download.pytorch.org/whl/{variant}"
         # Only PyTorch's own indexes: no PyPI beside them.
@@ -135,15 +152,16 @@ def check_manager_configuration(manager, project, pyproject, variant):
         assert "uv" not in tool and "poetry" not in tool
     doctor = (project / "src/demo/doctor.py").read_text()
     readme = (project / "README.md").read_text()
-    for (sys_platform, machine), expected_build in expected.expected_builds.items():
-        assert f'("{sys_platform}", "{machine}"): "{expected_build}",' in doctor
-    for line in expected.where:
-        assert f"- {line}\n" in readme
+    for (sys_platform, machine), builds in expected.expected_builds.items():
+        assert f'("{sys_platform}", "{machine}"): {builds!r}'.replace("'", '"') in doctor
+    for backend in expected.backends:
+        for line in backend.where:
+            assert f"- {line}\n" in readme
 
 
 @pytest.mark.parametrize("manager", MANAGERS)
 def test_without_a_dockerfile_the_project_has_no_container_files(copie, manager):
-    result = copie.copy(extra_answers=answers(manager, "cuda", dockerfile=False))
+    result = copie.copy(extra_answers=answers(manager, "cpu", dockerfile=False))
     assert result.exception is None, result.exception
     assert rendered_files(result.project_dir) == (
         COMMON_FILES - CONTAINER_FILES | MANAGER_FILES[manager]
@@ -166,7 +184,9 @@ def test_a_cpu_pip_project_pins_the_cpu_label_except_on_macos(copie):
     result = copie.copy(extra_answers=answers("pip", "cpu"))
     requirements = (result.project_dir / "requirements.txt").read_text()
     assert "torch==2.13.0+cpu ; sys_platform == 'linux' or sys_platform == 'win32'" in requirements
-    assert "torch==2.13.0 ; sys_platform == 'darwin'" in requirements  # unlabeled there
+    assert (
+        "torch==2.13.0 ; sys_platform != 'linux' and sys_platform != 'win32'" in requirements
+    )  # unlabeled there
 
 
 def test_an_accelerator_pip_project_pins_the_label_and_falls_back_to_the_cpu_index(copie):
@@ -177,18 +197,25 @@ def test_an_accelerator_pip_project_pins_the_label_and_falls_back_to_the_cpu_ind
         f"torch==2.13.0+{variant} ; sys_platform == 'linux' or sys_platform == 'win32'"
         in requirements
     )
-    assert "torch==2.13.0 ; sys_platform == 'darwin'" in requirements
+    assert "torch==2.13.0 ; sys_platform != 'linux' and sys_platform != 'win32'" in requirements
     assert "--extra-index-url https://download.pytorch.org/whl/cpu" in requirements
 
 
 @pytest.mark.parametrize("manager", MANAGERS)
-def test_ci_of_an_accelerator_project_installs_the_cpu_build(copie, manager):
+def test_ci_of_an_accelerator_project_installs_the_cpu_build_from_the_lock(copie, manager):
     result = copie.copy(extra_answers=answers(manager, "cuda"))
     workflow = yaml.safe_load((result.project_dir / ".github/workflows/ci.yml").read_text())
-    steps = " ".join(str(step.get("run", "")) for step in workflow["jobs"]["test"]["steps"])
-    assert "--index-url https://download.pytorch.org/whl/cpu torch==2.13.0" in steps
-    assert RECOMMENDED["cuda"] not in steps
-    assert "pytest" in steps and "ruff check" in steps
+    steps = [str(step.get("run", "")) for step in workflow["jobs"]["test"]["steps"]]
+    install = {
+        "uv": "uv sync --locked --extra cpu",
+        "poetry": "poetry check --lock && poetry sync --extras cpu",
+        "pip": "pip install -r requirements-cpu.txt",
+    }[manager]
+    assert install in steps
+    assert not any("--index-url" in step for step in steps)  # never beside the lock
+    assert any(step.endswith("pytest") for step in steps)
+    assert any(step.endswith("ruff check .") for step in steps)
+    assert any(step.endswith("-m demo.doctor") for step in steps)
 
 
 def test_libraries_are_pinned_to_the_matching_release(copie):

@@ -3,6 +3,8 @@ index, with a hostile default index in place of PyPI, locks and installs with it
 commands; it gets exactly the intended build, every package of the torch family and every
 package only the index hosts from the PyTorch index, and nothing from the hostile index."""
 
+import os
+import re
 import shutil
 import subprocess
 
@@ -13,16 +15,26 @@ from packaging.utils import canonicalize_name
 
 from extensions.index_model import PYPI, load_model
 from extensions.torch_matrix import build, load_matrix, model
-from tests.pytorch_index import HOSTILE, PYTORCH_INDEX, HostileContent, IndexContent, StandInIndex
+from tests.pytorch_index import (
+    HOSTILE,
+    PYTORCH_INDEX,
+    HostileContent,
+    IndexContent,
+    StandInIndex,
+    pinned_version,
+)
 from tests.tools import (
     TEMPLATE,
     adapt_poetry_to_simple_api,
+    default_index_env,
     install_as_readme_says,
     installed_version,
     load_toml,
     pypi_simple_url,
+    readme_commands,
     render,
     sh,
+    tool_env,
 )
 
 pytestmark = pytest.mark.tools
@@ -58,6 +70,8 @@ def render_project(path, manager, backend, index_url, **more):
 def test_the_readme_install_takes_the_torch_family_from_the_pytorch_index_alone(
     tmp_path, stand_in_index, hostile_index, manager, backend
 ):
+    """`torch_backend` with the default `extra_backends` (a GPU backend: also `cpu`), installed
+    with the README's install line; every backend of the lock checked on every platform."""
     project = render_project(tmp_path / "project", manager, backend, stand_in_index.url)
     the_build = build(yaml.safe_load((project / ".copier-answers.yml").read_text()))
     python = install_as_readme_says(project, manager, default_index=hostile_index.url)
@@ -71,6 +85,23 @@ def test_the_readme_install_takes_the_torch_family_from_the_pytorch_index_alone(
         assert origins[canonicalize_name(requirement.name)] == PYTORCH_INDEX
     if manager != "pip":
         check_the_lock(project, manager, the_build, stand_in_index.url, hostile_index.url)
+    if the_build.extras:
+        switch_backends_as_readme_says(project, python, the_build, hostile_index.url)
+
+
+def switch_backends_as_readme_says(project, python, the_build, default_index):
+    """The README's line for each backend (### Backends) installs that backend's build."""
+    lines = readme_commands(project, "Install")[2]
+    assert len(lines) == len(the_build.backends)
+    for line, backend in zip(reversed(lines), reversed(the_build.backends), strict=True):
+        sh(
+            line.split("  #")[0],
+            project,
+            PATH=f"{python.parent}{os.pathsep}{tool_env()['PATH']}",  # the activated venv
+            **default_index_env(default_index),
+        )
+        label = backend.plan.sources["linux-x86_64"].label
+        assert installed_version(python, "torch") == f"2.13.0+{label}", line
 
 
 def installed_origins(python) -> dict[str, str]:
@@ -84,15 +115,88 @@ def installed_origins(python) -> dict[str, str]:
     return {canonicalize_name(k): v for k, v in yaml.safe_load(out.stdout).items()}
 
 
+def expected_installs(the_build, backend, platform) -> dict[str, str]:
+    """Package -> the version each torch-family and index-only package must have on
+    `platform` with `backend`: the label of the index the plan names there."""
+    source = backend.plan.sources[platform]
+    label = f"+{source.label}" if source.label else ""
+    expected = {name: version + label for name, version in the_build.pins.items()}
+    if source.index == backend.variant:
+        expected |= {
+            canonicalize_name(r.name): pinned_version(r) for r in backend.plan.requirements()
+        }
+    return expected
+
+
+def check_the_lock(project, manager, the_build, index_url, hostile_url):
+    """Each backend of the lock installs, on each platform, the build README.md and the doctor
+    name, with its index-only packages where its index is used; the torch family and the
+    index-only packages are locked from the PyTorch indexes only (poetry: PyPI's CPU build
+    where the plan says so); no CUDA library in a CPU backend; no hostile higher version."""
+    family = set(the_build.pins) | {
+        canonicalize_name(r.name) for b in the_build.backends for r in b.plan.requirements()
+    }
+    locked = locked_packages(project, manager)
+    assert not any(p["version"].startswith("99") for p in locked), locked
+    for package in locked:
+        if canonicalize_name(package["name"]) in family:
+            assert package["source"].startswith(index_url) or (
+                manager == "poetry" and package["source"] == hostile_url
+            ), package
+    for backend in the_build.backends:
+        for platform in model().platforms.by_name.values():
+            if manager == "uv":
+                installs = uv_dry_run(project, backend, platform, the_build, hostile_url)
+            else:
+                installs = poetry_locked_for(locked, backend, platform, hostile_url)
+            where = f"{backend.extra or backend.variant} on {platform.title}"
+            expected = expected_installs(the_build, backend, platform.name)
+            assert {n: installs.get(n) for n in family if n in installs or n in expected} == (
+                expected
+            ), where
+            if backend.plan.builds()[platform.name] == "cpu":
+                cuda = [n for n in installs if n.startswith(("nvidia-", "cuda-"))]
+                assert not cuda, f"{where}: a CPU build brings {cuda}"
+
+
+def uv_dry_run(project, backend, platform, the_build, default_index) -> dict[str, str]:
+    """What `uv sync` would install from the lock on `platform`: name -> version."""
+    extra = f"--extra {backend.extra} " if backend.extra else ""
+    out = sh(
+        f"uv sync --dry-run --locked {extra}--python-platform {platform.uv_platform} 2>&1",
+        project,
+        MACOSX_DEPLOYMENT_TARGET=the_build.plan.release.macos,
+        UV_PROJECT_ENVIRONMENT=str(project.parent / "empty-environment"),  # lists everything
+        **default_index_env(default_index),
+    )
+    found = re.findall(r"^ \+ (\S+)==(\S+)", out, flags=re.M)
+    return {canonicalize_name(name): version for name, version in found}
+
+
+def poetry_locked_for(locked, backend, platform, hostile_url) -> dict[str, str]:
+    """The packages of poetry.lock that apply on `platform` with `backend`'s extra; a package
+    from the default index must be an unlabeled build of the platform the plan sends there."""
+    environment = {**platform.environment(PYTHON), "extra": backend.extra}
+    found = {}
+    for package in locked:
+        if not package["marker"] or Marker(package["marker"]).evaluate(environment):
+            name = canonicalize_name(package["name"])
+            assert name not in found, f"{name} locked twice for {platform.title}"
+            found[name] = package["version"]
+            if package["source"] == hostile_url and name in backend.plan.packages:
+                assert backend.plan.sources[platform.name].index == PYPI, package
+    return found
+
+
 def locked_packages(project, manager) -> list[dict]:
-    """Every locked package: name, version, source URL, the marker where it applies."""
+    """Every locked package: name, version, source URL, the marker where it applies (poetry)."""
     if manager == "uv":
         return [
             {
                 "name": p["name"],
                 "version": p["version"],
                 "source": p["source"].get("registry", ""),
-                "marker": " or ".join(p.get("resolution-markers", [])),
+                "marker": "",
             }
             for p in load_toml(project / "uv.lock")["package"]
         ]
@@ -105,45 +209,6 @@ def locked_packages(project, manager) -> list[dict]:
         }
         for p in load_toml(project / "poetry.lock")["package"]
     ]
-
-
-def check_the_lock(project, manager, the_build, index_url, hostile_url):
-    """For each platform, the lock holds the build README.md and the doctor name, from the
-    index the plan names; PyPI's build only where the plan says so (poetry: an unlabeled CPU
-    wheel), never a CUDA library in a CPU project, never a hostile higher version."""
-    packages = locked_packages(project, manager)
-    names = {canonicalize_name(p["name"]) for p in packages}
-    assert not any(p["version"].startswith("99") for p in packages), packages
-    if the_build.variant == "cpu":
-        cuda = sorted(n for n in names if n.startswith(("nvidia-", "cuda-")))
-        assert not cuda, f"a CPU project locked CUDA packages: {cuda}"
-    index_only = {canonicalize_name(r.name) for r in the_build.plan.requirements()}
-    family = set(the_build.pins) | index_only
-    for platform in model().platforms.by_name.values():
-        environment = platform.environment(PYTHON)
-        source = the_build.plan.sources[platform.name]
-        for name in family:
-            if name in index_only and source.index != the_build.variant:
-                continue
-            builds = [
-                p
-                for p in packages
-                if canonicalize_name(p["name"]) == name
-                and (not p["marker"] or Marker(p["marker"]).evaluate(environment))
-            ]
-            where = f"{name} on {platform.title}"
-            assert builds, f"the lock has no {where}"
-            for locked in builds:
-                if source.index == PYPI:
-                    assert locked["source"] == hostile_url, where
-                    assert "+" not in locked["version"], where
-                else:
-                    assert locked["source"] == f"{index_url}/{source.index}", where
-                    if name in the_build.pins:
-                        expected = the_build.pins[name]
-                        if source.label:
-                            expected += f"+{source.label}"
-                        assert locked["version"] == expected, where
 
 
 @pytest.mark.parametrize("manager", ["uv", "poetry"])
