@@ -35,6 +35,7 @@ from urllib.parse import quote, unquote
 
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name, parse_wheel_filename
+from packaging.version import Version
 
 from extensions.index_model import Model, Release, family_of
 from extensions.torch_matrix import model as template_model
@@ -192,11 +193,20 @@ class IndexContent:
         return {variant for variant, _ in self.stubs} | set(self.real_wheels)
 
     def files(self, variant: str, package: str) -> list[str]:
-        names = list(self.stubs.get((variant, canonicalize_name(package)), {}))
-        for path in self.real_wheels.get(variant, []):
-            if parse_wheel_filename(path.name)[0] == canonicalize_name(package):
-                names.append(path.name)
-        return sorted(set(names))
+        """The page of `package`: its real wheels, and the stubs of the versions no real wheel
+        has (a resolver takes one wheel's metadata for all wheels of a version)."""
+        real = [
+            path.name
+            for path in self.real_wheels.get(variant, [])
+            if parse_wheel_filename(path.name)[0] == canonicalize_name(package)
+        ]
+        real_versions = {parse_wheel_filename(name)[1] for name in real}
+        stubs = [
+            name
+            for name, stub in self.stubs.get((variant, canonicalize_name(package)), {}).items()
+            if Version(stub.version) not in real_versions
+        ]
+        return sorted(real + stubs)
 
     def packages(self, variant: str) -> list[str]:
         names = {package for v, package in self.stubs if v == variant}

@@ -8,7 +8,6 @@ import subprocess
 
 import pytest
 
-from tests.pytorch_index import StandInIndex, real_cpu_index_content
 from tests.tools import (
     install_as_readme_says,
     installed_version,
@@ -19,18 +18,6 @@ from tests.tools import (
 )
 
 pytestmark = pytest.mark.e2e
-
-
-@pytest.fixture(scope="session")
-def real_cpu_index(tmp_path_factory):
-    """A stand-in CPU index that serves the real torch 2.13.0 wheel and what it depends on,
-    as the real one does. Fails (never skips) when the wheel cannot be had."""
-    try:
-        content = real_cpu_index_content(tmp_path_factory.mktemp("real-wheels"))
-    except RuntimeError as error:
-        pytest.fail(str(error))
-    with StandInIndex(content) as index:
-        yield index
 
 
 @pytest.mark.parametrize("manager", ["uv", "poetry", "pip"])
