@@ -230,17 +230,25 @@ def pair(row: dict, torch: str, view: IndexView, library: str, releases, old: di
     if library in old.get("unconfirmed", {}) or library in old.get("withheld", {}):
         return
     version = Version(torch)
+    pinned = old.get(library, {}).get("version")
+
+    def goes_with(candidate: pypi.LibraryRelease) -> bool:
+        said = admits(library, candidate, version)
+        # No source says (no torch requirement, no table row): the recorded pairing stays.
+        return said if said is not None else str(candidate.version) == pinned
+
     candidates = [
         r
         for r in releases
-        if not r.yanked
-        and admits(library, r, version)
-        and view.platforms("cpu", library, r.version)
+        if not r.yanked and goes_with(r) and view.platforms("cpu", library, r.version)
     ]
     if not candidates:
         return
     chosen = max(candidates, key=lambda r: r.version)
     missing = [v for v in row["variants"] if not view.platforms(v, library, chosen.version)]
+    recorded = old.get(library, {}).get("missing", [])
+    if {v for v in row["variants"] if v in recorded or family_of(v) in recorded} == set(missing):
+        missing = recorded  # the same variants, as the matrix names them (by family)
     row[library] = {"version": str(chosen.version), **({"missing": missing} if missing else {})}
 
 
@@ -419,7 +427,8 @@ def matrix_table(matrix: dict) -> str:
     ]
     for torch, row in matrix["releases"].items():
         for name, why in {**row.get("unconfirmed", {}), **row.get("withheld", {})}.items():
-            rows.append(f"- torch {torch} does not offer {name}: {why}")
+            if not any(name in (v, family_of(v)) for v in row["variants"]):
+                rows.append(f"- torch {torch} does not offer {name}: {why}")
     return "\n".join(rows)
 
 
