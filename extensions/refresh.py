@@ -123,7 +123,10 @@ class IndexView:
 def root_variants(index_url: str) -> list[str]:
     """The variants the index root lists."""
     url = f"{index_url.rstrip('/')}/"
-    response = pypi._get(url, {"Accept": "text/html"})
+    try:
+        response = pypi._get(url, {"Accept": "text/html"})
+    except pypi.PyPIError as error:
+        raise RefreshError(f"the PyTorch index: {error}") from error
     parser = pypi._Anchors()
     parser.feed(response.body.decode("utf-8", errors="replace"))
     names = {
