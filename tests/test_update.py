@@ -315,4 +315,4 @@ def test_a_renamed_question_keeps_its_answer_through_a_migration(tmp_path):
 
     answers = yaml.safe_load((project.path / ".copier-answers.yml").read_text())
     assert answers["torch_backend"] == "cu130" and "compute_backend" not in answers
-    assert "whl/cu126" in (project.path / "pyproject.toml").read_text()
+    assert "whl/cu130" in (project.path / "pyproject.toml").read_text()
