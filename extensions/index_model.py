@@ -14,7 +14,8 @@ from packaging.requirements import Requirement
 from packaging.specifiers import SpecifierSet
 from packaging.version import Version
 
-LIBRARY_NAMES = ("torchvision", "torchaudio")
+# The domain libraries a project may pin beside torch, in the order they are offered.
+LIBRARY_NAMES = ("torchvision", "torchaudio", "torchcodec")
 PYPI = "pypi"  # the project's default index, in a `Source`
 CPU = "cpu"
 
@@ -97,6 +98,7 @@ class Library:
     name: str
     version: str
     requires_python: SpecifierSet
+    python: tuple[str, ...] = ()  # CPython versions with wheels of it; () = every one of torch's
     missing: tuple[str, ...] = ()  # variants or families without any build of it
     without: dict[str, tuple[str, ...]] = field(default_factory=dict)  # variant/family -> platforms
 
@@ -250,6 +252,7 @@ def load_model(matrix: dict, facts: dict) -> Model:
                 name=name,
                 version=row[name]["version"],
                 requires_python=SpecifierSet(more.get("requires_python", "")),
+                python=tuple(more.get("python", ())),
                 missing=tuple(row[name].get("missing", ())),
                 without=_merged(more.get("without", {})),
             )

@@ -1,254 +1,353 @@
-"""Refresh extensions/torch_matrix.yml from the PyTorch wheel index (or a mirror of it).
+"""Refresh the version matrix from PyPI and the PyTorch wheel index (or a mirror of it).
 
-    python -m extensions.refresh                       # read the index, rewrite the matrix
-    python -m extensions.refresh --dry-run             # only print what would change
+    python -m extensions.refresh                       # read both, rewrite the matrix and table
+    python -m extensions.refresh --check               # change nothing: print drift, exit 1 on any
     python -m extensions.refresh --recommend torch=2.15.0 --recommend cuda=cu132
     python -m extensions.refresh --table               # only regenerate the README's table
 
-It reads each variant's PEP 503 pages (`<index>/<variant>/torch/`, torchvision, torchaudio),
-finds the newest stable patch of every torch line, the variants and Python versions of its
-wheels and the library releases that pair with it, and rewrites the matrix in a fixed order,
-so an unchanged index gives an unchanged file. The `recommended` block, the `tools` block and
-each row's human facts (`constraints`, `accelerator_api`) are kept. Any fault (unreachable
-index, HTTP error, malformed or empty page) stops it before anything is written.
+PyPI (`extensions/pypi.py`) tells what PyPI holds: the torch releases (the newest patch of each
+minor from the matrix's oldest on), their CPython wheel tags, Requires-Python, macOS minimum and
+default build per platform, and the library releases whose Requires-Dist admits each torch. The
+PyTorch index tells which variants exist (its root listing: `cpu/`, `cu130/`, `rocm7.14/`, ...)
+and which torch and library versions each variant serves, on which platforms (wheel file names,
+parsed with `packaging`). A library is paired with the newest release that admits the torch
+and that the index serves beside it.
+
+Kept as they are: the human choices (`recommended`, `tools`, each row's `status`,
+`accelerator_api`, `constraints`, `unconfirmed` and `withheld`: variants a row does not offer,
+with why) and the index facts that no reachable source proves (`index_facts.yml`, with their
+evidence). A new release gets the index facts the sources show (platforms, PyPI's builds).
+
+Every fault (an unreachable index, an HTTP error, a page that lists no wheels, a variant the
+matrix uses that the index no longer serves, a bad `--recommend`) stops it before anything is
+written, with a message; the files stay byte-identical.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
-import os
-import re
 import sys
-import tempfile
-import urllib.error
-import urllib.request
-from html.parser import HTMLParser
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
+from packaging.specifiers import SpecifierSet
+from packaging.version import InvalidVersion, Version
 
-from extensions.torch_matrix import MATRIX_PATH, family_of, load_matrix
+from extensions import pypi
+from extensions.index_model import LIBRARY_NAMES, family_of
+from extensions.torch_matrix import FACTS_PATH, FAMILIES, MATRIX_PATH, variant_key
 
 README_PATH = MATRIX_PATH.parent.parent / "README.md"
 TABLE_START, TABLE_END = "<!-- matrix:start -->", "<!-- matrix:end -->"
-WHEEL = re.compile(
-    r"^(?P<name>torch|torchvision|torchaudio)-(?P<version>\d+(?:\.\d+)*)(?:\+(?P<label>[\w.]+))?"
-    r"-cp(?P<py>\d)(?P<minor>\d+)-(?P<abi>[^-]+)-[^-]+\.whl$"
-)
-KEPT_ROW_FACTS = ("accelerator_api", "constraints")
-TIMEOUT_S = 30
+RELEASES_START = "\nreleases:\n"
+TOOLS_START = "\n# Tools"
+FACTS_END = "\nsources:\n"
+KEPT_ROW_FACTS = ("accelerator_api", "constraints", "unconfirmed", "withheld")
+RECOMMENDABLE = ("torch", "python", *(f for f in FAMILIES if f != "cpu"))
+PACKAGES = ("torch", *LIBRARY_NAMES)
+# Pairings PyPI cannot tell (the library's wheels declare no torch requirement): torchcodec's
+# README compatibility table (meta-pytorch/torchcodec, 2026-08-21).
+TABLE_PAIRINGS = {
+    "torchcodec": {
+        "0.10": "==2.10.*",
+        "0.11": "==2.11.*",
+        **{f"0.{minor}": ">=2.11" for minor in range(12, 17)},
+    }
+}
 
 
 class RefreshError(Exception):
-    """A fault that leaves the matrix as it was."""
+    """A fault that leaves every file as it was."""
 
 
-def candidate_variants(matrix: dict) -> list[str]:
-    """Variants to look for: those the matrix knows, and their plausible successors."""
-    known = {v for row in matrix["releases"].values() for v in row["variants"]}
-    cuda = {f"cu{major}{minor}" for major in (11, 12, 13, 14) for minor in range(10)}
-    rocm = {f"rocm{major}.{minor}" for major in (6, 7, 8) for minor in range(10)}
-    return sorted(known | cuda | rocm | {"cpu", "xpu"})
+# --- the YAML layout -------------------------------------------------------------------------
 
 
-class _Links(HTMLParser):
-    def __init__(self):
-        super().__init__()
-        self.names: list[str] = []
-        self.anchors = 0
-
-    def handle_starttag(self, tag, attrs):
-        if tag == "a":
-            self.anchors += 1
-            href = dict(attrs).get("href") or ""
-            self.names.append(urllib.request.unquote(href.split("#")[0].rsplit("/", 1)[-1]))
+class _Dumper(yaml.SafeDumper):
+    """Block mappings, flow lists, strings quoted only where YAML needs it."""
 
 
-def fetch_page(url: str) -> str | None:
-    """A page's text, None for the 403/404 the index answers for what it lacks."""
-    try:
-        with urllib.request.urlopen(url, timeout=TIMEOUT_S) as response:
-            return response.read().decode("utf-8", errors="replace")
-    except urllib.error.HTTPError as error:
-        if error.code in (403, 404):
-            return None
-        raise RefreshError(f"{url} answered HTTP {error.code}") from error
-    except (urllib.error.URLError, OSError) as error:
-        raise RefreshError(f"cannot reach {url}: {getattr(error, 'reason', error)}") from error
+_Dumper.add_representer(
+    list, lambda d, data: d.represent_sequence("tag:yaml.org,2002:seq", data, flow_style=True)
+)
 
 
-def parse_wheels(page: str, url: str) -> list[dict]:
-    """Stable wheels listed on a package page (pre-releases and free-threaded builds skipped)."""
-    parser = _Links()
-    parser.feed(page)
-    if not parser.anchors:
-        raise RefreshError(f"{url} is not a package index page (no links)")
-    wheels = []
-    for name in parser.names:
-        match = WHEEL.match(name)
-        if match and not match["abi"].endswith("t"):
-            wheels.append(
-                {
-                    "name": match["name"],
-                    "version": match["version"],
-                    "label": match["label"],
-                    "python": f"{match['py']}.{match['minor']}",
-                }
-            )
-    return wheels
-
-
-def read_index(index_url: str, variants: list[str]) -> dict[str, list[dict]]:
-    """variant -> its wheels of torch, torchvision and torchaudio."""
-    base = index_url.rstrip("/")
-    found: dict[str, list[dict]] = {}
-    for variant in variants:
-        wheels = []
-        for package in ("torch", "torchvision", "torchaudio"):
-            url = f"{base}/{variant}/{package}/"
-            page = fetch_page(url)
-            if page is not None:
-                wheels += parse_wheels(page, url)
-        if any(w["name"] == "torch" for w in wheels):
-            found[variant] = wheels
-    if "cpu" not in found:
-        raise RefreshError(
-            f"{base}/cpu/torch/ lists no torch wheel: is {base} a PyTorch wheel index "
-            "(e.g. https://download.pytorch.org/whl)?"
-        )
-    return found
-
-
-def _key(version: str) -> tuple[int, ...]:
-    return tuple(int(part) for part in version.split("."))
-
-
-def _versions(found: dict, name: str, variant: str) -> set[str]:
-    return {w["version"] for w in found.get(variant, []) if w["name"] == name}
-
-
-def pair_library(name: str, torch: str, available: set[str]) -> str | None:
-    """torchvision 0.(N+15).x pairs with torch 2.N; torchaudio follows torch's line until 2.11,
-    whose stable-ABI build serves later torch releases too."""
-    major, minor = _key(torch)[:2]
-    if name == "torchvision":
-        line = [v for v in available if _key(v)[:2] == (0, minor + 15)]
-    else:
-        line = [v for v in available if _key(v)[:2] == (major, minor)]
-        if not line:
-            line = [v for v in available if (2, 11) <= _key(v)[:2] <= (major, minor)]
-    return max(line, key=_key) if line else None
-
-
-def build_rows(found: dict, oldest: str) -> dict[str, dict]:
-    """Rows for the newest patch of each torch line at or above `oldest`, newest first."""
-    lines: dict[tuple, str] = {}
-    for version in _versions(found, "torch", "cpu"):
-        line = _key(version)[:2]
-        if line >= _key(oldest)[:2] and _key(version) > _key(lines.get(line, "0")):
-            lines[line] = version
-    rows = {}
-    for torch in sorted(lines.values(), key=_key, reverse=True):
-        variants = sorted(v for v in found if torch in _versions(found, "torch", v))
-        pythons = {
-            w["python"]
-            for v in variants
-            for w in found[v]
-            if w["name"] == "torch" and w["version"] == torch
-        }
-        row = {
-            "status": "confirmed",
-            "python": sorted(pythons, key=_key),
-            "variants": sorted(variants, key=_variant_order),
-        }
-        for library in ("torchvision", "torchaudio"):
-            version = pair_library(library, torch, _versions(found, library, "cpu"))
-            if version:
-                missing = [
-                    v for v in row["variants"] if version not in _versions(found, library, v)
-                ]
-                row[library] = {"version": version, **({"missing": missing} if missing else {})}
-        rows[torch] = row
-    return rows
-
-
-def _variant_order(variant: str) -> tuple:
-    families = ("cpu", "cuda", "rocm", "xpu")
-    return (families.index(family_of(variant)), _key(re.sub(r"^[a-z]+", "", variant) or "0"))
-
-
-def merge(matrix: dict, rows: dict, recommend: dict[str, str]) -> dict:
-    """The refreshed matrix: new facts, the kept human choices, and moved recommendations."""
-    releases = {}
-    for torch, row in rows.items():
-        old = matrix["releases"].get(torch, {})
-        releases[torch] = {**row, **{k: old[k] for k in KEPT_ROW_FACTS if k in old}}
-    for torch, row in matrix["releases"].items():
-        releases.setdefault(torch, row)  # not on this index: kept, and reported
-    ordered = dict(sorted(releases.items(), key=lambda item: _key(item[0]), reverse=True))
-    refreshed = {
-        **matrix,
-        "releases": ordered,
-        "recommended": {**matrix["recommended"], **recommend},
-    }
-    check_recommendation(refreshed)
-    return refreshed
-
-
-def check_recommendation(matrix: dict) -> None:
-    recommended = matrix["recommended"]
-    row = matrix["releases"].get(recommended["torch"])
-    if row is None:
-        raise RefreshError(f"the recommended torch {recommended['torch']} is not in the matrix")
-    if recommended["cuda"] not in row["variants"]:
-        raise RefreshError(
-            f"torch {recommended['torch']} has no {recommended['cuda']} build: "
-            f"recommend one of {[v for v in row['variants'] if family_of(v) == 'cuda']}"
-        )
-    if recommended["python"] not in row["python"]:
-        raise RefreshError(f"torch {recommended['torch']} lacks Python {recommended['python']}")
-
-
-def _flow(items, quoted: bool = False) -> str:
-    return "[" + ", ".join(json.dumps(i) if quoted else str(i) for i in items) + "]"
-
-
-def _library(facts: dict) -> str:
-    text = f'{{version: "{facts["version"]}"'
-    if facts.get("missing"):
-        text += f", missing: {_flow(facts['missing'])}"
-    return text + "}"
+def to_yaml(data: dict) -> str:
+    return yaml.dump(data, Dumper=_Dumper, sort_keys=False, width=100, allow_unicode=True)
 
 
 def dump(matrix: dict, header: str, tools: str) -> str:
-    """The matrix file's text, in its one fixed layout."""
-    rec = matrix["recommended"]
-    out = [header.rstrip("\n"), "", "recommended:"]
-    out += [f'  torch: "{rec["torch"]}"', f"  cuda: {rec['cuda']}", f"  rocm: {rec['rocm']}"]
-    out += [f'  python: "{rec["python"]}"', "", f"index_url: {matrix['index_url']}", ""]
-    out.append("releases:")
-    for torch, row in matrix["releases"].items():
-        out += [f'  "{torch}":', f"    status: {row['status']}"]
-        out.append(f"    python: {_flow(row['python'], quoted=True)}")
-        out.append(f"    variants: {_flow(row['variants'])}")
-        for library in ("torchvision", "torchaudio"):
-            if library in row:
-                out.append(f"    {library}: {_library(row[library])}")
-        if "accelerator_api" in row:
-            out.append(f"    accelerator_api: {str(row['accelerator_api']).lower()}")
-        if row.get("constraints"):
-            out.append(f"    constraints: {_flow(row['constraints'], quoted=True)}")
-        if row.get("unconfirmed"):
-            out.append(f"    unconfirmed: {_flow(row['unconfirmed'])}")
-    return "\n".join(out) + "\n\n" + tools.lstrip("\n")
+    """The matrix file's text: its header comments, then the data written by the YAML library
+    in one fixed order, then the tools block as it was."""
+    data = {"recommended": matrix["recommended"], "index_url": matrix["index_url"]}
+    releases = {"releases": matrix["releases"]}
+    return f"{header.rstrip()}\n\n{to_yaml(data)}\n{to_yaml(releases)}{tools}"
 
 
 def split_file(text: str) -> tuple[str, str]:
     """(header comments, tools block) of the matrix file: kept verbatim."""
     header = text.split("\nrecommended:", 1)[0]
-    tools = text[text.index("\n# Tools") :] if "\n# Tools" in text else "tools:\n"
+    tools = text[text.index(TOOLS_START) :] if TOOLS_START in text else "\ntools: {}\n"
     return header, tools
+
+
+# --- reading the PyTorch index ---------------------------------------------------------------
+
+
+def is_variant(name: str) -> bool:
+    """`cpu`, `xpu`, `cu130`, `rocm7.14` (not `nightly`, `torch`, `cpu-cxx11-abi`)."""
+    if name in ("cpu", "xpu"):
+        return True
+    if name.startswith("cu"):
+        return name[2:].isdigit()
+    if name.startswith("rocm"):
+        try:
+            return Version(name[4:]).release is not None and name[4:][:1].isdigit()
+        except InvalidVersion:
+            return False
+    return False
+
+
+@dataclass
+class IndexView:
+    """What the index serves: variant -> package -> version -> platform -> local label."""
+
+    variants: list[str]
+    served: dict[str, dict[str, dict[Version, dict[str, str]]]] = field(default_factory=dict)
+
+    def platforms(self, variant: str, package: str, version: str | Version) -> dict[str, str]:
+        return self.served.get(variant, {}).get(package, {}).get(Version(str(version)), {})
+
+
+def root_variants(index_url: str) -> list[str]:
+    """The variants the index root lists."""
+    url = f"{index_url.rstrip('/')}/"
+    try:
+        response = pypi._get(url, {"Accept": "text/html"})
+    except pypi.PyPIError as error:
+        raise RefreshError(f"the PyTorch index: {error}") from error
+    parser = pypi._Anchors()
+    parser.feed(response.body.decode("utf-8", errors="replace"))
+    names = {
+        f["filename"].strip("/") or f["url"].strip("/").rsplit("/", 1)[-1] for f in parser.files
+    }
+    variants = sorted((n for n in names if is_variant(n)), key=variant_key)
+    if "cpu" not in variants:
+        raise RefreshError(
+            f"{url} lists no `cpu/` variant: is {index_url} a PyTorch wheel index "
+            "(e.g. https://download.pytorch.org/whl)?"
+        )
+    return variants
+
+
+def read_index(index_url: str, variants: list[str] | None, needed: set[str]) -> IndexView:
+    """The torch and library wheels of each variant. A variant's torch page must list wheels;
+    a library page may be absent (403/404: no build of it there)."""
+    listed = root_variants(index_url) if variants is None else variants
+    lost = sorted(needed - set(listed), key=variant_key)
+    if lost:
+        raise RefreshError(
+            f"the index root no longer lists {', '.join(lost)}, which the matrix offers: "
+            "refusing to drop it (check the index, or remove it from the matrix by hand)"
+        )
+    view = IndexView(variants=listed)
+    for variant in listed:
+        base = f"{index_url.rstrip('/')}/{variant}"
+        view.served[variant] = {}
+        for package in PACKAGES:
+            try:
+                files = pypi.wheels(base, package)
+            except pypi.PyPIError as error:
+                absent = "HTTP 403" in str(error) or "HTTP 404" in str(error)
+                if package != "torch" and absent:
+                    continue
+                raise RefreshError(f"variant {variant}: {error}") from error
+            versions: dict[Version, dict[str, str]] = {}
+            for wheel in files:
+                public = Version(wheel.version.public)
+                for platform in wheel.platforms:
+                    versions.setdefault(public, {})[platform] = wheel.version.local or ""
+            view.served[variant][package] = versions
+    return view
+
+
+# --- reading PyPI ----------------------------------------------------------------------------
+
+
+@dataclass
+class PyPIView:
+    releases: dict[str, pypi.TorchRelease]
+    libraries: dict[str, list[pypi.LibraryRelease]]
+
+
+def read_pypi(pypi_url: str, oldest: Version, only: list[str] | None = None) -> PyPIView:
+    listing = pypi.wheels(pypi_url, "torch")
+    newest = pypi.newest_patches(w.version for w in listing)
+    chosen = [v for v in newest.values() if v >= Version(f"{oldest.major}.{oldest.minor}")]
+    if only:
+        chosen = [v for v in chosen if str(v) in only]
+    releases = {
+        str(v): pypi.release_facts(pypi_url, v, listing=listing)
+        for v in sorted(chosen, reverse=True)
+    }
+    libraries = {name: pypi.library_releases(pypi_url, name) for name in LIBRARY_NAMES}
+    return PyPIView(releases, libraries)
+
+
+def admits(library: str, release: pypi.LibraryRelease, torch: Version) -> bool | None:
+    """Whether a library release goes with this torch: its Requires-Dist, else its README's
+    table; None when neither says."""
+    if release.torch is not None:
+        return release.torch.contains(torch, prereleases=True)
+    table = TABLE_PAIRINGS.get(library, {})
+    line = f"{release.version.major}.{release.version.minor}"
+    return SpecifierSet(table[line]).contains(torch) if line in table else None
+
+
+# --- the refreshed matrix --------------------------------------------------------------------
+
+
+def not_offered(row: dict, variant: str) -> bool:
+    """Whether a row's `unconfirmed` or `withheld` names a variant (or its family) that the row
+    does not offer: refresh leaves it out."""
+    names = {*row.get("unconfirmed", {}), *row.get("withheld", {})}
+    named = variant in names or family_of(variant) in names
+    return named and variant not in row.get("variants", ())
+
+
+def build_row(torch: str, facts: pypi.TorchRelease, view: IndexView, old: dict) -> dict:
+    """A matrix row from both sources; the human facts of `old` are kept."""
+    version = Version(torch)
+    variants = [
+        v for v in view.variants if view.platforms(v, "torch", version) and not not_offered(old, v)
+    ]
+    row: dict = {"status": old.get("status", "confirmed"), "python": list(facts.wheels.pythons)}
+    row["variants"] = sorted(variants, key=variant_key)
+    return row
+
+
+def pair(row: dict, torch: str, view: IndexView, library: str, releases, old: dict) -> None:
+    """Add the library's pairing to a row: the newest release that admits the torch and that
+    the index serves for the row's CPU variant; `missing`: the row's variants without it."""
+    if library in old.get("unconfirmed", {}) or library in old.get("withheld", {}):
+        return
+    version = Version(torch)
+    pinned = old.get(library, {}).get("version")
+
+    def goes_with(candidate: pypi.LibraryRelease) -> bool:
+        said = admits(library, candidate, version)
+        # No source says (no torch requirement, no table row): the recorded pairing stays.
+        return said if said is not None else str(candidate.version) == pinned
+
+    candidates = [
+        r
+        for r in releases
+        if not r.yanked and goes_with(r) and view.platforms("cpu", library, r.version)
+    ]
+    if not candidates:
+        return
+    chosen = max(candidates, key=lambda r: r.version)
+    missing = [v for v in row["variants"] if not view.platforms(v, library, chosen.version)]
+    recorded = old.get(library, {}).get("missing", [])
+    if {v for v in row["variants"] if v in recorded or family_of(v) in recorded} == set(missing):
+        missing = recorded  # the same variants, as the matrix names them (by family)
+    row[library] = {"version": str(chosen.version), **({"missing": missing} if missing else {})}
+
+
+def refreshed_matrix(
+    matrix: dict, pypi_view: PyPIView, view: IndexView, recommend: dict[str, str]
+) -> dict:
+    releases = {}
+    for torch, facts in pypi_view.releases.items():
+        old = matrix["releases"].get(torch, {})
+        row = build_row(torch, facts, view, old)
+        for library in LIBRARY_NAMES:
+            pair(row, torch, view, library, pypi_view.libraries[library], old)
+        releases[torch] = {**row, **{k: old[k] for k in KEPT_ROW_FACTS if k in old}}
+    for torch, row in matrix["releases"].items():
+        releases.setdefault(torch, row)  # not on PyPI's list (asked for fewer): kept
+    ordered = dict(sorted(releases.items(), key=lambda item: Version(item[0]), reverse=True))
+    new = {**matrix, "releases": ordered, "recommended": {**matrix["recommended"], **recommend}}
+    check_recommendation(new)
+    return new
+
+
+def check_recommendation(matrix: dict) -> None:
+    """Every recommended value exists: the torch, its Python, and a variant of each family in
+    some release (the recommended torch's own when it has that family)."""
+    recommended = matrix["recommended"]
+    row = matrix["releases"].get(recommended["torch"])
+    if row is None:
+        choices = ", ".join(matrix["releases"])
+        raise RefreshError(f"torch {recommended['torch']} is not in the matrix: choose {choices}")
+    if recommended["python"] not in row["python"]:
+        raise RefreshError(
+            f"torch {recommended['torch']} lacks Python {recommended['python']}: "
+            f"choose one of {', '.join(row['python'])}"
+        )
+    for family in FAMILIES:
+        if family not in recommended:
+            continue
+        variant = recommended[family]
+        everywhere = sorted(
+            {
+                v
+                for r in matrix["releases"].values()
+                for v in r["variants"]
+                if family_of(v) == family
+            },
+            key=variant_key,
+        )
+        own = [v for v in row["variants"] if family_of(v) == family]
+        offered = own or everywhere
+        if variant not in offered:
+            where = f"torch {recommended['torch']}" if own else "the matrix"
+            raise RefreshError(
+                f"{where} has no {family} variant {variant}: recommend one of {', '.join(offered)}"
+            )
+
+
+def new_release_facts(
+    torch: str, facts: dict, pypi_view: PyPIView, view: IndexView, row: dict
+) -> dict:
+    """The index facts of a release the matrix did not have, as PyPI and the index show them:
+    PyPI's macOS minimum and builds, the platforms each variant lacks or serves unlabeled, the
+    libraries' Requires-Python and Pythons."""
+    version, release = Version(torch), pypi_view.releases[torch]
+    result: dict = {
+        "macos": str(release.wheels.macos_minimum or "11.0"),
+        "pypi_builds": {p: b.build for p, b in sorted(release.builds.items())},
+    }
+    without, unlabeled = {}, {}
+    for variant in row["variants"]:
+        family = facts["families"][family_of(variant)]
+        served = view.platforms(variant, "torch", version)
+        lacking = [p for p in family["platforms"] if p not in served]
+        bare = [p for p, label in served.items() if not label]
+        bare = [p for p in bare if p not in family.get("unlabeled", [])]
+        if lacking:
+            without[variant] = lacking
+        if bare:
+            unlabeled[variant] = sorted(bare)
+    result |= {"without": without} if without else {}
+    result |= {"unlabeled": unlabeled} if unlabeled else {}
+    libraries = {}
+    for name in LIBRARY_NAMES:
+        if name not in row:
+            continue
+        chosen = next(
+            r for r in pypi_view.libraries[name] if str(r.version) == row[name]["version"]
+        )
+        entry = {"python": list(chosen.wheels.pythons) or list(release.wheels.pythons)}
+        if chosen.requires_python is not None and str(chosen.requires_python):
+            entry = {"requires_python": str(chosen.requires_python), **entry}
+        libraries[name] = entry
+    result |= {"libraries": libraries} if libraries else {}
+    return result | {"evidence": {"pypi_builds": "P1", "variants": "R1"}}
+
+
+# --- drift -----------------------------------------------------------------------------------
 
 
 def summary(old: dict, new: dict) -> list[str]:
@@ -256,35 +355,70 @@ def summary(old: dict, new: dict) -> list[str]:
     for torch, row in new["releases"].items():
         before = old["releases"].get(torch)
         if before is None:
-            lines.append(
-                f"+ torch {torch}: {', '.join(row['variants'])}; Python {', '.join(row['python'])}"
-            )
+            pythons = f"{row['python'][0]}-{row['python'][-1]}" if row["python"] else "none"
+            lines.append(f"+ torch {torch}: {', '.join(row['variants'])}; Python {pythons}")
             continue
-        for fact in ("python", "variants", "torchvision", "torchaudio", "status"):
+        for fact in ("python", "variants", *LIBRARY_NAMES):
             if before.get(fact) != row.get(fact):
                 lines.append(f"~ torch {torch} {fact}: {before.get(fact)} -> {row.get(fact)}")
-    lines += [
-        f"- torch {t}: gone from the index" for t in old["releases"] if t not in new["releases"]
-    ]
     for key, value in new["recommended"].items():
         if old["recommended"].get(key) != value:
             lines.append(f"~ recommended {key}: {old['recommended'].get(key)} -> {value}")
     return lines
 
 
+def facts_drift(facts: dict, pypi_view: PyPIView) -> list[str]:
+    """Where the recorded PyPI facts of a release (macOS minimum, PyPI's build per platform)
+    disagree with PyPI."""
+    lines = []
+    for torch, release in pypi_view.releases.items():
+        recorded = facts["releases"].get(torch)
+        if recorded is None:
+            continue
+        macos = release.wheels.macos_minimum
+        if macos and Version(recorded["macos"]) != macos:
+            lines.append(f"~ torch {torch} macos: {recorded['macos']} -> {macos} (PyPI)")
+        builds = {p: b.build for p, b in release.builds.items()}
+        if recorded["pypi_builds"] != {p: builds.get(p) for p in recorded["pypi_builds"]}:
+            lines.append(f"~ torch {torch} pypi_builds: {recorded['pypi_builds']} -> {builds}")
+    return lines
+
+
+def unoffered_on_the_index(matrix: dict, view: IndexView) -> list[str]:
+    """Variants a row lists as unconfirmed that the index now serves: evidence to act on."""
+    lines = []
+    for torch, row in matrix["releases"].items():
+        for name in row.get("unconfirmed", {}):
+            found = [
+                v
+                for v in view.variants
+                if (v == name or family_of(v) == name)
+                and v not in row["variants"]
+                and view.platforms(v, "torch", torch)
+            ]
+            if found:
+                lines.append(
+                    f"! torch {torch}: the index serves {', '.join(found)}, which the matrix "
+                    "lists as unconfirmed: offer it (variants, index_facts.yml) or withhold it"
+                )
+    return lines
+
+
+# --- the README table ------------------------------------------------------------------------
+
+
 def matrix_table(matrix: dict) -> str:
     """The README's table of supported releases, generated from the matrix."""
     rows = [
-        "| torch | torchvision | torchaudio | Python | CPU | CUDA | ROCm | XPU | status |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| torch | " + " | ".join(LIBRARY_NAMES) + " | Python | CPU | CUDA | ROCm | XPU | status |",
+        "|---|" + "---|" * len(LIBRARY_NAMES) + "---|---|---|---|---|---|",
     ]
     for torch, row in matrix["releases"].items():
         cells = [
             torch,
-            _library_cell(row, "torchvision"),
-            _library_cell(row, "torchaudio"),
+            *(_library_cell(row, library) for library in LIBRARY_NAMES),
             f"{row['python'][0]}–{row['python'][-1]}",
-            *(_family_cell(row, family) for family in ("cpu", "cuda", "rocm", "xpu")),
+            *(_family_cell(row, family) for family in FAMILIES),
             row["status"] + _note(row.get("unconfirmed"), "unconfirmed"),
         ]
         rows.append("| " + " | ".join(cells) + " |")
@@ -294,10 +428,14 @@ def matrix_table(matrix: dict) -> str:
         f"Recommended: torch {rec['torch']}, {rec['cuda']} for CUDA, {rec['rocm']} for ROCm, "
         f"Python {rec['python']}.",
     ]
+    for torch, row in matrix["releases"].items():
+        for name, why in {**row.get("unconfirmed", {}), **row.get("withheld", {})}.items():
+            if not any(name in (v, family_of(v)) for v in row["variants"]):
+                rows.append(f"- torch {torch} does not offer {name}: {why}")
     return "\n".join(rows)
 
 
-def _note(items: list | None, what: str) -> str:
+def _note(items, what: str) -> str:
     return f" ({', '.join(items)}: {what})" if items else ""
 
 
@@ -323,7 +461,24 @@ def with_table(readme: str, matrix: dict) -> str:
     return f"{before}{TABLE_START}\n{matrix_table(matrix)}\n{TABLE_END}{after}"
 
 
+# --- writing ---------------------------------------------------------------------------------
+
+
+def with_new_facts(text: str, new: dict[str, dict]) -> str:
+    """index_facts.yml with the facts of new releases added after its last release."""
+    if not new:
+        return text
+    if FACTS_END not in text:
+        raise RefreshError("index_facts.yml lacks its `sources:` block")
+    block = to_yaml({"x": new}).split("\n", 1)[1]
+    before, after = text.split(FACTS_END, 1)
+    return f"{before.rstrip()}\n{block}{FACTS_END}{after}"
+
+
 def write_atomically(path: Path, text: str) -> None:
+    import os
+    import tempfile
+
     fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as file:
@@ -334,72 +489,133 @@ def write_atomically(path: Path, text: str) -> None:
         raise
 
 
+@dataclass
+class Outcome:
+    lines: list[str]  # what changed (or would change)
+    drift: bool
+
+
 def refresh(
     index_url: str,
+    pypi_url: str,
     matrix_path: Path = MATRIX_PATH,
     readme_path: Path = README_PATH,
+    facts_path: Path = FACTS_PATH,
     recommend: dict[str, str] | None = None,
     variants: list[str] | None = None,
-    dry_run: bool = False,
-) -> list[str]:
-    """Read the index, rewrite the matrix and the README table; return the summary lines."""
+    check: bool = False,
+) -> Outcome:
+    """Read both sources; rewrite the matrix, the README table and new releases' index facts
+    (or, with `check`, only say what would change)."""
     text = matrix_path.read_text(encoding="utf-8")
-    matrix = yaml.safe_load(text)
-    oldest = min(matrix["releases"], key=_key)
-    found = read_index(index_url, variants or candidate_variants(matrix))
-    rows = build_rows(found, oldest)
-    if not rows:
-        raise RefreshError(f"{index_url} lists no torch release from {oldest} on")
-    new = merge(matrix, rows, recommend or {})
-    lines = summary(matrix, new)
-    lines += [
-        f"! torch {t} is not on {index_url}: kept as it was"
-        for t in matrix["releases"]
-        if t not in rows
-    ]
-    new_text = dump(new, *split_file(text))
+    facts_text = facts_path.read_text(encoding="utf-8")
     readme = readme_path.read_text(encoding="utf-8")
+    matrix, facts = yaml.safe_load(text), yaml.safe_load(facts_text)
+    oldest = min(map(Version, matrix["releases"]))
+    try:
+        pypi_view = read_pypi(pypi_url, oldest)
+    except pypi.PyPIError as error:
+        raise RefreshError(f"PyPI: {error}") from error
+    needed = {v for row in matrix["releases"].values() for v in row["variants"]}
+    view = read_index(index_url, variants, needed)
+    for torch, row in matrix["releases"].items():
+        if torch not in pypi_view.releases:
+            continue
+        lost = [v for v in row["variants"] if not view.platforms(v, "torch", torch)]
+        if lost:
+            raise RefreshError(
+                f"the index serves no torch {torch} on {', '.join(lost)}, which the matrix "
+                "offers: refusing to drop it (a partial fault? check the index)"
+            )
+    new = refreshed_matrix(matrix, pypi_view, view, recommend or {})
+    added = {
+        torch: new_release_facts(torch, facts, pypi_view, view, new["releases"][torch])
+        for torch in new["releases"]
+        if torch not in facts["releases"]
+    }
+    lines = summary(matrix, new) + facts_drift(facts, pypi_view)
+    lines += unoffered_on_the_index(new, view)
+    new_text = dump(new, *split_file(text))
     new_readme = with_table(readme, new)
-    if not dry_run:
-        write_atomically(matrix_path, new_text)
-        write_atomically(readme_path, new_readme)
-    return lines
+    new_facts = with_new_facts(facts_text, added)
+    drift = bool(lines) or new_text != text or new_readme != readme or new_facts != facts_text
+    if not check:
+        for path, before, after in (
+            (matrix_path, text, new_text),
+            (facts_path, facts_text, new_facts),
+            (readme_path, readme, new_readme),
+        ):
+            if after != before:
+                write_atomically(path, after)
+    return Outcome(lines, drift)
+
+
+def parse_recommend(items: list[str]) -> dict[str, str]:
+    """`["torch=2.15.0", "cuda=cu132"]` -> a mapping; a malformed item is a RefreshError."""
+    result = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key or not value:
+            raise RefreshError(
+                f"--recommend {item!r} is not KEY=VALUE: e.g. --recommend torch=2.15.0 "
+                f"(keys: {', '.join(RECOMMENDABLE)})"
+            )
+        if key not in RECOMMENDABLE:
+            raise RefreshError(f"cannot recommend {key!r}: use one of {', '.join(RECOMMENDABLE)}")
+        if key in FAMILIES and family_of(value) != key:
+            raise RefreshError(f"{value!r} is not a {key} variant (e.g. --recommend {key}=...)")
+        result[key] = value
+    return result
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--index-url", default=None, help="default: the matrix's index_url")
-    parser.add_argument("--variants", help="comma-separated variants to read (default: probe)")
+    parser = argparse.ArgumentParser(
+        prog="python -m extensions.refresh", description=__doc__.splitlines()[0]
+    )
+    parser.add_argument("--index-url", help="the PyTorch index (default: the matrix's)")
+    parser.add_argument("--pypi-url", help="PyPI's simple index (default: the one pip uses)")
+    parser.add_argument("--variants", help="comma-separated variants (default: the index root's)")
     parser.add_argument(
         "--recommend",
         action="append",
         default=[],
         metavar="KEY=VALUE",
-        help="move a recommendation: torch=, cuda=, rocm=, python=",
+        help=f"move a recommendation ({', '.join(RECOMMENDABLE)})",
     )
-    parser.add_argument("--dry-run", action="store_true", help="print the changes, write nothing")
+    parser.add_argument(
+        "--check", action="store_true", help="write nothing; exit 1 when the matrix is out of date"
+    )
+    parser.add_argument("--dry-run", action="store_true", help="the same as --check")
     parser.add_argument("--table", action="store_true", help="only regenerate the README table")
     args = parser.parse_args(argv)
+    check = args.check or args.dry_run
     try:
         if args.table:
-            write_atomically(README_PATH, with_table(README_PATH.read_text(), load_matrix()))
+            matrix = yaml.safe_load(MATRIX_PATH.read_text(encoding="utf-8"))
+            readme = README_PATH.read_text(encoding="utf-8")
+            if with_table(readme, matrix) != readme:
+                write_atomically(README_PATH, with_table(readme, matrix))
             return 0
-        recommend = dict(item.split("=", 1) for item in args.recommend)
-        unknown = set(recommend) - {"torch", "cuda", "rocm", "python"}
-        if unknown:
-            raise RefreshError(f"cannot recommend {sorted(unknown)}: use torch, cuda, rocm, python")
-        lines = refresh(
-            args.index_url or load_matrix()["index_url"],
+        recommend = parse_recommend(args.recommend)
+        matrix = yaml.safe_load(MATRIX_PATH.read_text(encoding="utf-8"))
+        outcome = refresh(
+            args.index_url or matrix["index_url"],
+            args.pypi_url or pypi.default_index_url(),
             recommend=recommend,
             variants=args.variants.split(",") if args.variants else None,
-            dry_run=args.dry_run,
+            check=check,
         )
-    except RefreshError as error:
+    except (RefreshError, pypi.PyPIError) as error:
         print(f"error: {error}. Nothing was written.", file=sys.stderr)
+        return 2
+    if not outcome.drift:
+        print("The matrix is up to date.")
+        return 0
+    print("\n".join(outcome.lines) or "~ the generated layout of the files differs")
+    if check:
+        print("The matrix is out of date: run `python -m extensions.refresh`, review `git diff`.")
         return 1
-    print("\n".join(lines) if lines else "The matrix is up to date.")
-    if lines and not args.dry_run:
-        print(f"Wrote {MATRIX_PATH} and the table in {README_PATH}: review `git diff`.")
+    print(f"Wrote {MATRIX_PATH.name}, {FACTS_PATH.name} and README.md: review `git diff`.")
     return 0
 
 

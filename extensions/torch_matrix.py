@@ -53,7 +53,18 @@ FAMILIES = ("cpu", "cuda", "rocm", "xpu")
 LIBRARIES = LIBRARY_NAMES
 # Names a project package must not take: importing them would shadow a real module.
 SHADOWED_NAMES = frozenset(
-    {"torch", "torchvision", "torchaudio", "test", "tests", "numpy", "src", "setup", "main"}
+    {
+        "torch",
+        "torchvision",
+        "torchaudio",
+        "torchcodec",
+        "test",
+        "tests",
+        "numpy",
+        "src",
+        "setup",
+        "main",
+    }
 ) | frozenset(sys.stdlib_module_names)
 CREDENTIAL_HELP = (
     "keep credentials out of the URL (it is written to pyproject.toml and the answers file): "
@@ -168,16 +179,21 @@ def backend_choices(torch_version: str, matrix: dict | None = None) -> list[str]
 
 
 def backend_error(torch_version: str, backend: str, matrix: dict | None = None) -> str:
-    """Why a backend answer cannot be built, or "" when it can."""
+    """Why a backend answer cannot be built, or "" when it can: the choices, why this torch
+    does not offer it (when the matrix says) and which torch releases do."""
     offered = backend_choices(torch_version, matrix)
     if backend in offered:
         return ""
     torch = resolve_torch(torch_version, matrix)
     elsewhere = [v for v in torch_versions(matrix) if backend in backend_choices(v, matrix)]
     hint = f" It exists for torch {', '.join(elsewhere)}." if elsewhere else ""
+    row = release(torch_version, matrix)
+    reasons = {**row.get("unconfirmed", {}), **row.get("withheld", {})}
+    why = reasons.get(backend) or reasons.get(family_of(backend))
+    because = f" (not offered: {why.split('. ')[0]})" if why else ""
     example = family_of(backend) if family_of(backend) in offered else offered[0]
     return (
-        f"torch {torch} has no '{backend}' build. Choose one of: {', '.join(offered)} "
+        f"torch {torch} has no '{backend}' build{because}. Choose one of: {', '.join(offered)} "
         f"(e.g. `-d torch_backend={example}`).{hint}"
     )
 
@@ -216,17 +232,28 @@ def python_version_choices(torch_version: str, current: str = "", matrix: dict |
 
 
 def library_error(
-    library: str, torch_version: str, backend: str, matrix: dict | None = None
+    library: str,
+    torch_version: str,
+    backend: str,
+    matrix: dict | None = None,
+    python_version: str = "",
 ) -> str:
-    """Why `library` cannot be offered next to this torch and backend, or ""."""
+    """Why `library` cannot be offered next to this torch, backend (and Python), or ""."""
     row = release(torch_version, matrix)
     facts = row.get(library)
     torch = resolve_torch(torch_version, matrix)
     if not facts:
         return f"no {library} build pairs with torch {torch}"
     variant = resolve_backend(torch_version, backend, matrix)
-    if variant in facts.get("missing", []):
+    missing = facts.get("missing", [])
+    if variant in missing or family_of(variant) in missing:
         return f"{library} {facts['version']} has no {variant} build for torch {torch}"
+    pythons = model(matrix).releases[torch].libraries[library].python
+    if python_version and pythons and python_version not in pythons:
+        return (
+            f"{library} {facts['version']} has no wheel for Python {python_version} "
+            f"(it has {', '.join(pythons)})"
+        )
     return ""
 
 
@@ -243,7 +270,9 @@ def answer_errors(answers: dict, matrix: dict | None = None) -> list[str]:
     ]
     if not errors[0]:
         errors += [
-            library_error(library, torch_version, backend, matrix)
+            library_error(
+                library, torch_version, backend, matrix, answers.get("python_version", "")
+            )
             for library in answers.get("torch_libraries") or []
         ]
         errors.append(
@@ -302,17 +331,50 @@ def extra_backends_error(
     return ""
 
 
-def available_libraries(torch_version: str, backend: str, matrix: dict | None = None) -> list:
-    return [lib for lib in LIBRARIES if not library_error(lib, torch_version, backend, matrix)]
+def available_libraries(
+    torch_version: str, backend: str, matrix: dict | None = None, python_version: str = ""
+) -> list:
+    return [
+        lib
+        for lib in LIBRARIES
+        if not library_error(lib, torch_version, backend, matrix, python_version)
+    ]
 
 
-def library_choices(torch_version: str, backend: str, matrix: dict | None = None) -> dict:
+def library_choices(
+    torch_version: str, backend: str, matrix: dict | None = None, python_version: str = ""
+) -> dict:
     """Multiselect choices; a library without a compatible build is listed disabled, with why."""
     choices = {}
     for library in LIBRARIES:
-        reason = library_error(library, torch_version, backend, matrix)
-        choices[library] = {"value": library, "validator": reason}
+        reason = library_error(library, torch_version, backend, matrix, python_version)
+        label = f"{library} ({COMPANION_HELP[library]})" if library in COMPANION_HELP else library
+        choices[label] = {"value": library, "validator": reason}
     return choices
+
+
+# torchaudio >= 2.9 delegates `load` / `save` to TorchCodec (without it: `ImportError:
+# TorchCodec is required`): choosing torchaudio brings torchcodec where it has a build.
+COMPANIONS = {"torchaudio": ("torchcodec", "2.9")}
+COMPANION_HELP = {"torchcodec": "added with torchaudio >= 2.9, whose load/save need it"}
+
+
+def with_companions(
+    torch_version: str,
+    backend: str,
+    libraries,
+    matrix: dict | None = None,
+    python_version: str = "",
+) -> list[str]:
+    """The chosen libraries, plus what a chosen one needs (torchcodec beside torchaudio >= 2.9)
+    when it has a build for this torch, backend and Python; in the offered order."""
+    chosen = set(libraries or [])
+    row = release(torch_version, matrix)
+    for library, (companion, since) in COMPANIONS.items():
+        needs = library in chosen and Version(row[library]["version"]) >= Version(since)
+        if needs and not library_error(companion, torch_version, backend, matrix, python_version):
+            chosen.add(companion)
+    return [library for library in LIBRARIES if library in chosen]
 
 
 def pins(torch_version: str, libraries: list[str], matrix: dict | None = None) -> dict:
@@ -561,7 +623,14 @@ def build(answers: dict, matrix: dict | None = None) -> Build:
     row = release(torch_version, matrix)
     torch = resolve_torch(torch_version, matrix)
     the_release = model(matrix).releases[torch]
-    chosen = pins(torch_version, answers.get("torch_libraries") or [], matrix)
+    libraries = with_companions(
+        torch_version,
+        answers["torch_backend"],
+        answers.get("torch_libraries"),
+        matrix,
+        answers.get("python_version", ""),
+    )
+    chosen = pins(torch_version, libraries, matrix)
     extra_answers = answers.get("extra_backends") or []
     backends = []
     for answer in [answers["torch_backend"], *extra_answers]:

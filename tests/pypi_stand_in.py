@@ -256,3 +256,63 @@ class StandInPyPI:
     def __exit__(self, *exc) -> None:
         self.server.shutdown()
         self.server.server_close()
+
+
+# --- PyPI as recorded in tests/data/pypi_facts.yml -----------------------------------------
+
+PLATFORM_TAGS = {
+    "linux-x86_64": LINUX_X86,
+    "linux-aarch64": LINUX_ARM,
+    "windows-x86_64": WINDOWS,
+    "macos-arm64": "macosx_{macos}_arm64",
+}
+
+
+def _tags(facts: dict) -> tuple[str, ...]:
+    """The wheel tags a recorded release's coverage implies (`py3` -> py3-none)."""
+    macos = (facts.get("macos_minimum") or "11.0").replace(".", "_")
+    pythons = [*facts["python"], *facts.get("free_threaded", [])]
+    result = []
+    for platform in facts["platforms"]:
+        tag = PLATFORM_TAGS[platform].format(macos=macos)
+        lacking = facts.get("missing", {}).get(platform, [])
+        for python in pythons:
+            if python in lacking:
+                continue
+            digits = python.replace(".", "").rstrip("t")
+            abi = f"cp{digits}t" if python.endswith("t") else f"cp{digits}"
+            result.append(f"cp{digits}-{abi}-{tag}")
+        result += [f"py3-none-{tag}" for _ in facts.get("generic", [])]
+    return tuple(result)
+
+
+def recorded_pypi(facts: dict) -> list[Release]:
+    """The releases of a recorded PyPI facts file (`python -m extensions.pypi`'s output): torch
+    with the Requires-Dist its default builds were read from, each library release with its
+    torch requirement and Requires-Python."""
+    releases = []
+    for version, release in facts["torch"].items():
+        requires = {
+            requirement
+            for build in release["default_build"].values()
+            for requirement in (build["cuda"], build["triton"])
+            if requirement
+        }
+        releases.append(
+            Release(
+                "torch",
+                version,
+                _tags(release),
+                tuple(sorted(requires)),
+                release["requires_python"],
+                uploaded=f"{release['uploaded']}T12:00:00Z",
+            )
+        )
+    for name, versions in facts["libraries"].items():
+        for version, library in versions.items():
+            torch = library["torch"]
+            requires = () if torch == "none declared" else (f"torch{torch}",)
+            releases.append(
+                Release(name, version, _tags(library), requires, library["requires_python"])
+            )
+    return releases

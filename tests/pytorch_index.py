@@ -150,7 +150,8 @@ def release_stubs(release: Release, model: Model) -> dict[tuple[str, str], list[
                 tag = model.platforms.by_name[platform].wheel_tag.format(
                     macos=release.macos.replace(".", "_")
                 )
-                for python in release.python:
+                pythons = library.python if library and library.python else release.python
+                for python in (p for p in release.python if p in pythons):
                     stub = Stub(
                         name,
                         full,
@@ -318,6 +319,9 @@ def _handler(content: IndexContent):
             parts = [unquote(p) for p in self.path.split("?")[0].split("/") if p]
             if parts[:1] == ["whl"]:
                 parts = parts[1:]
+            if not parts and not isinstance(content, HostileContent):
+                # The root lists the variants, as https://download.pytorch.org/whl/ does.
+                return self._page([f"{root}/" for root in sorted(content.roots())])
             if not parts or parts[0] not in content.roots():
                 return self._send(403, b"Forbidden", "text/plain")
             root = parts[0]

@@ -13,7 +13,7 @@ INVALID = [
     ({"package_name": "tests"}, "would shadow"),
     ({"package_name": "json"}, "would shadow"),
     ({"author_email": "nobody"}, "not an email address"),
-    ({"torch_version": "2.5.1"}, "Choose one of: recommended, 2.14.1"),
+    ({"torch_version": "2.5.1"}, "Choose one of: recommended, 2.15.0"),
     ({"torch_backend": "cu118"}, "torch 2.13.0 has no 'cu118' build. Choose one of: cpu, cuda"),
     ({"torch_version": "2.14.1", "torch_backend": "cu118"}, "It exists for torch 2.7.1"),
     ({"torch_backend": "metal"}, "has no 'metal' build"),

@@ -1,12 +1,17 @@
 """The rules of the version matrix, as the questions and templates use them."""
 
 import copy
+from pathlib import Path
 
 import pytest
+import yaml
+from packaging.specifiers import SpecifierSet
+from packaging.version import Version
 
 from extensions import torch_matrix as tm
 
 MATRIX = tm.load_matrix()
+RECORDED = Path(__file__).with_name("data") / "pypi_facts.yml"
 
 
 def with_recommended(**changes) -> dict:
@@ -15,9 +20,9 @@ def with_recommended(**changes) -> dict:
     return matrix
 
 
-def test_the_matrix_covers_torch_2_6_to_2_14_with_a_status_per_row():
+def test_the_matrix_covers_torch_2_6_to_2_15_with_a_status_per_row():
     versions = tm.torch_versions()
-    assert versions[0] == "2.14.1" and versions[-1] == "2.6.0"
+    assert versions[0] == "2.15.0" and versions[-1] == "2.6.0"
     assert "2.13.0" in versions
     for row in MATRIX["releases"].values():
         assert row["status"] in ("confirmed", "corroborated", "unconfirmed")
@@ -32,10 +37,38 @@ def test_every_recommendation_exists_in_the_matrix():
     assert any(recommended["rocm"] in r["variants"] for r in MATRIX["releases"].values())
 
 
-def test_torchvision_pairs_with_torch_by_minor_version():
+def test_every_python_list_and_pairing_is_what_pypi_says():
+    """Against PyPI as recorded (tests/data/pypi_facts.yml, `python -m extensions.pypi`):
+    each row's Pythons are PyPI's CPython wheel tags, each pinned library release admits the
+    torch by its Requires-Dist (or declares no torch requirement), and no newer release that
+    admits it exists unless the row says why it is not pinned."""
+    recorded = yaml.safe_load(RECORDED.read_text())
     for torch, row in MATRIX["releases"].items():
-        minor = int(torch.split(".")[1])
-        assert row["torchvision"]["version"].startswith(f"0.{minor + 15}.")
+        on_pypi = recorded["torch"][torch]
+        assert row["python"] == on_pypi["python"], torch
+        for library in ("torchvision", "torchaudio"):
+            pinned = recorded["libraries"][library][row[library]["version"]]
+            if pinned["torch"] != "none declared":
+                assert Version(torch) in SpecifierSet(pinned["torch"]), (torch, library)
+            newest = on_pypi["pairing"][library]["version"]
+            if Version(newest) > Version(row[library]["version"]):
+                assert f"{library} {newest}" in row.get("unconfirmed", {}), (torch, library)
+
+
+def test_torchcodec_follows_its_readme_table():
+    for torch, row in MATRIX["releases"].items():
+        if "torchcodec" in row:
+            assert Version(torch) >= Version("2.11") and row["torchcodec"]["version"] == "0.16.0"
+
+
+def test_the_recommended_release_offers_every_family_or_says_why_and_where():
+    torch = MATRIX["recommended"]["torch"]
+    assert torch == tm.torch_versions()[0]
+    for family in tm.FAMILIES:
+        error = tm.backend_error("recommended", family)
+        if error:
+            assert "not offered: no torch 2.15.0+" in error
+            assert "It exists for torch 2.14.1" in error
 
 
 def test_recommended_follows_the_matrix():
@@ -89,7 +122,21 @@ def test_a_library_without_a_build_for_the_variant_is_listed_disabled_with_why()
         choices["torchaudio"]["validator"]
         == "torchaudio 2.11.0 has no cu132 build for torch 2.13.0"
     )
-    assert tm.available_libraries("2.13.0", "cu130") == ["torchvision", "torchaudio"]
+    assert tm.available_libraries("2.13.0", "cu130") == ["torchvision", "torchaudio", "torchcodec"]
+    assert tm.library_error("torchcodec", "2.13.0", "rocm") == (
+        "torchcodec 0.16.0 has no rocm7.2 build for torch 2.13.0"
+    )
+    assert tm.library_error("torchvision", "2.15.0", "cpu", None, "3.15") == (
+        "torchvision 0.29.1 has no wheel for Python 3.15 (it has 3.10, 3.11, 3.12, 3.13, 3.14)"
+    )
+
+
+def test_torchaudio_brings_torchcodec_where_it_has_a_build():
+    assert tm.with_companions("2.13.0", "cu130", ["torchaudio"]) == ["torchaudio", "torchcodec"]
+    assert tm.with_companions("2.13.0", "cu132", ["torchaudio"]) == ["torchaudio"]
+    assert tm.with_companions("2.13.0", "rocm", ["torchaudio"]) == ["torchaudio"]
+    assert tm.with_companions("2.9.1", "cpu", ["torchaudio"]) == ["torchaudio"]  # none pairs
+    assert tm.with_companions("2.13.0", "cpu", ["torchvision"]) == ["torchvision"]
 
 
 def test_pins_come_from_the_pairing():
@@ -106,7 +153,7 @@ def test_a_recorded_version_the_matrix_dropped_is_shown_disabled_with_the_way_ou
     disabled = choices["2.5.1 (not available)"]
     assert disabled["value"] == "2.5.1"
     assert "copier update" not in disabled["validator"]  # the same words serve copy and update
-    assert "-d torch_version=2.14.1" in disabled["validator"]
+    assert "-d torch_version=2.15.0" in disabled["validator"]
     assert "recommended" in tm.torch_version_choices("").values()
 
 

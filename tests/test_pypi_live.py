@@ -30,3 +30,27 @@ def test_pypi_holds_torch_2_15_0_for_python_3_11_to_3_15_with_cuda_13_2_on_linux
         "windows-x86_64": "cpu",
     }
     assert release.triton.specifier == SpecifierSet("~=3.9.0")
+
+
+@pytest.mark.live
+def test_every_row_of_the_matrix_is_what_pypi_says_today():
+    """Each row's Pythons are PyPI's CPython wheel tags, each pinned library admits the torch
+    by its Requires-Dist (or declares none), and its newest patch is the matrix's."""
+    from extensions.torch_matrix import load_matrix
+
+    index = pypi.default_index_url()
+    matrix = load_matrix()
+    listing = pypi.wheels(index, "torch")
+    newest = pypi.newest_patches(w.version for w in listing)
+    libraries = {
+        name: {str(r.version): r for r in pypi.library_releases(index, name, SpecifierSet(spec))}
+        for name, spec in (("torchvision", ">=0.21"), ("torchaudio", ">=2.6"))
+    }
+    for torch, row in matrix["releases"].items():
+        version = Version(torch)
+        assert newest[f"{version.major}.{version.minor}"] == version, torch
+        release = pypi.release_facts(index, torch, listing=listing)
+        assert list(release.wheels.pythons) == row["python"], torch
+        for name, releases in libraries.items():
+            pinned = releases[row[name]["version"]]
+            assert pinned.torch is None or pinned.torch.contains(version), (torch, name)

@@ -1,53 +1,82 @@
-"""`python -m extensions.refresh` rebuilds the matrix from an index, deterministically, and a
-fault of any kind leaves the matrix and README as they were."""
+"""`python -m extensions.refresh` rebuilds the matrix from two sources, PyPI and the PyTorch
+index, deterministically; `--check` changes nothing and says what is out of date; a fault of
+any kind leaves every file byte-identical. Against stand-ins of both sources on 127.0.0.1: the
+PyPI recorded in tests/data/pypi_facts.yml, and the index the model describes."""
 
 import copy
 import shutil
+from pathlib import Path
 
 import pytest
 import yaml
 
 from extensions import refresh
-from extensions.index_model import Model, load_model
-from extensions.torch_matrix import MATRIX_PATH, load_facts, load_matrix
+from extensions.index_model import load_model
+from extensions.torch_matrix import FACTS_PATH, MATRIX_PATH, load_facts, load_matrix
+from tests.pypi_stand_in import PyPIContent, Release, StandInPyPI, recorded_pypi
 from tests.pytorch_index import IndexContent, StandInIndex
 
-VARIANTS = [
-    "cpu",
-    "cu126",
-    "cu128",
-    "cu129",
-    "cu130",
-    "cu132",
-    "rocm7.1",
-    "rocm7.2",
-    "rocm7.14",
-    "xpu",
-]
+RECORDED = Path(__file__).with_name("data") / "pypi_facts.yml"
+PYPI_FACTS = yaml.safe_load(RECORDED.read_text())
 
 
 @pytest.fixture
 def files(tmp_path):
-    """Copies of the matrix and README to refresh."""
-    shutil.copy(MATRIX_PATH, tmp_path / "torch_matrix.yml")
-    shutil.copy(refresh.README_PATH, tmp_path / "README.md")
-    return tmp_path / "torch_matrix.yml", tmp_path / "README.md"
+    """Copies of the matrix, the index facts and the README to refresh."""
+    for source in (MATRIX_PATH, FACTS_PATH, refresh.README_PATH):
+        shutil.copy(source, tmp_path / source.name)
+    return tmp_path
 
 
-def index_with_new_release() -> IndexContent:
-    """The live index, a month later: torch 2.15.0 is out, 2.14.1 gained rocm7.14."""
-    matrix = copy.deepcopy(load_matrix())
-    matrix["releases"]["2.15.0"] = {
+def snapshot(folder: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted(folder.iterdir())}
+
+
+def run(folder, index, pypi, **options) -> refresh.Outcome:
+    return refresh.refresh(
+        index.url,
+        pypi.url,
+        folder / MATRIX_PATH.name,
+        folder / refresh.README_PATH.name,
+        folder / FACTS_PATH.name,
+        **options,
+    )
+
+
+def index_content(matrix=None, facts=None, **more) -> IndexContent:
+    return IndexContent(model=load_model(matrix or load_matrix(), facts or load_facts()), **more)
+
+
+def pypi_content(*extra: Release) -> PyPIContent:
+    return PyPIContent([*recorded_pypi(PYPI_FACTS), *extra])
+
+
+def with_new_release():
+    """A month later: torch 2.16.0 on PyPI (cp311-cp315) and on the index's cpu and cu132."""
+    pypi_16 = Release(
+        "torch",
+        "2.16.0",
+        tuple(
+            f"cp{v}-cp{v}-{tag}"
+            for v in ("311", "312", "313", "314", "315")
+            for tag in (
+                "manylinux_2_28_x86_64",
+                "manylinux_2_28_aarch64",
+                "win_amd64",
+                "macosx_14_0_arm64",
+            )
+        ),
+        ('cuda-toolkit[cudart]==13.2.2; platform_system == "Linux"',),
+        ">=3.11",
+    )
+    matrix, facts = copy.deepcopy(load_matrix()), copy.deepcopy(load_facts())
+    matrix["releases"]["2.16.0"] = {
         "status": "confirmed",
-        "python": ["3.10", "3.11", "3.12", "3.13", "3.14"],
-        "variants": ["cpu", "cu130", "cu132", "xpu"],
-        "torchvision": {"version": "0.30.0"},
-        "torchaudio": {"version": "2.11.0"},
+        "python": ["3.11", "3.12", "3.13", "3.14", "3.15"],
+        "variants": ["cpu", "cu132"],
     }
-    matrix["releases"]["2.14.1"]["variants"].append("rocm7.14")
-    facts = copy.deepcopy(load_facts())
-    facts["releases"]["2.15.0"] = facts["releases"]["2.14.1"]
-    return IndexContent(model=load_model(matrix, facts))
+    facts["releases"]["2.16.0"] = facts["releases"]["2.15.0"]
+    return pypi_16, index_content(matrix, facts)
 
 
 def test_the_matrix_file_is_in_its_canonical_layout():
@@ -62,104 +91,167 @@ def test_the_readme_table_is_generated_from_the_matrix():
     )
 
 
-def test_refresh_adds_a_new_release_and_keeps_the_recommendation(files):
-    matrix_path, readme_path = files
-    with StandInIndex(index_with_new_release()) as index:
-        lines = refresh.refresh(index.url, matrix_path, readme_path, variants=VARIANTS)
-    new = yaml.safe_load(matrix_path.read_text())
-    assert new["releases"]["2.15.0"]["torchvision"] == {"version": "0.30.0"}
-    assert new["releases"]["2.15.0"]["variants"] == ["cpu", "cu130", "cu132", "xpu"]
-    assert new["releases"]["2.14.1"]["variants"] == [
-        "cpu",
-        "cu126",
-        "cu130",
-        "cu132",
-        "rocm7.2",
-        "rocm7.14",
-        "xpu",
-    ]
+def test_against_up_to_date_sources_check_finds_no_drift(files):
+    before = snapshot(files)
+    with StandInIndex(index_content()) as index, StandInPyPI(pypi_content()) as pypi:
+        outcome = run(files, index, pypi, check=True)
+    assert (outcome.drift, outcome.lines) == (False, [])
+    assert snapshot(files) == before
+
+
+def test_check_reports_a_new_release_and_writes_nothing(files):
+    before = snapshot(files)
+    pypi_16, content = with_new_release()
+    with StandInIndex(content) as index, StandInPyPI(pypi_content(pypi_16)) as pypi:
+        outcome = run(files, index, pypi, check=True)
+    assert outcome.drift
+    assert "+ torch 2.16.0: cpu, cu132; Python 3.11-3.15" in outcome.lines
+    assert snapshot(files) == before
+
+
+def test_check_reports_a_new_variant(files):
+    """The index root now lists rocm7.14, with torch 2.15.0 (which the matrix lists as
+    unconfirmed for ROCm): reported, not offered by itself."""
+    before = snapshot(files)
+    matrix, facts = copy.deepcopy(load_matrix()), copy.deepcopy(load_facts())
+    matrix["releases"]["2.15.0"]["variants"].append("rocm7.14")
+    with StandInIndex(index_content(matrix, facts)) as index, StandInPyPI(pypi_content()) as pypi:
+        outcome = run(files, index, pypi, check=True)
+    assert outcome.drift
+    assert any("2.15.0: the index serves rocm7.14" in line for line in outcome.lines)
+    assert snapshot(files) == before
+
+
+def test_check_reports_a_library_patch(files):
+    """torchvision 0.29.3 (torch>=2.14.0) on PyPI and the index: the newest pairing."""
+    before = snapshot(files)
+    matrix = copy.deepcopy(load_matrix())
+    for torch in ("2.15.0", "2.14.1"):
+        matrix["releases"][torch]["torchvision"] = {"version": "0.29.3"}
+    tags = tuple(f"cp312-cp312-{t}" for t in ("manylinux_2_28_x86_64", "win_amd64"))
+    patch = Release("torchvision", "0.29.3", tags, ("torch>=2.14.0",), ">=3.10,!=3.14.1")
+    with (
+        StandInIndex(index_content(matrix)) as index,
+        StandInPyPI(pypi_content(patch)) as pypi,
+    ):
+        outcome = run(files, index, pypi, check=True)
+    assert outcome.drift
+    assert any(line.startswith("~ torch 2.15.0 torchvision") for line in outcome.lines)
+    assert "0.29.3" in " ".join(outcome.lines)
+    assert snapshot(files) == before
+
+
+def test_refresh_adds_a_new_release_and_keeps_the_human_choices(files):
+    pypi_16, content = with_new_release()
+    with StandInIndex(content) as index, StandInPyPI(pypi_content(pypi_16)) as pypi:
+        outcome = run(files, index, pypi)
+        assert run(files, index, pypi, check=True).drift is False  # deterministic
+    new = yaml.safe_load((files / MATRIX_PATH.name).read_text())
+    row = new["releases"]["2.16.0"]
+    assert row["variants"] == ["cpu", "cu132"]
+    assert row["python"] == ["3.11", "3.12", "3.13", "3.14", "3.15"]
+    assert row["torchvision"] == {"version": "0.29.1"}  # admitted, and on the index
+    assert list(new["releases"])[0] == "2.16.0"
     assert new["releases"]["2.6.0"]["accelerator_api"] is False  # a human fact, kept
+    assert (
+        new["releases"]["2.15.0"]["unconfirmed"]
+        == load_matrix()["releases"]["2.15.0"]["unconfirmed"]
+    )
     assert new["recommended"] == load_matrix()["recommended"]
-    assert list(new["releases"])[0] == "2.15.0"
-    assert any(line.startswith("+ torch 2.15.0") for line in lines)
-    assert "| 2.15.0 | 0.30.0 |" in readme_path.read_text()
-    assert "tools:" in matrix_path.read_text() and "# status:" in matrix_path.read_text()
-
-
-def test_refresh_is_deterministic(files):
-    matrix_path, readme_path = files
-    with StandInIndex(index_with_new_release()) as index:
-        refresh.refresh(index.url, matrix_path, readme_path, variants=VARIANTS)
-        first = matrix_path.read_text()
-        assert refresh.refresh(index.url, matrix_path, readme_path, variants=VARIANTS) == []
-    assert matrix_path.read_text() == first
+    assert any(line.startswith("+ torch 2.16.0") for line in outcome.lines)
+    facts = yaml.safe_load((files / FACTS_PATH.name).read_text())
+    assert facts["releases"]["2.16.0"]["pypi_builds"]["linux-x86_64"] == "cu132"
+    assert "2.16.0" in load_model(new, facts).releases
+    assert "| 2.16.0 | 0.29.1 |" in (files / "README.md").read_text()
 
 
 def test_refresh_moves_a_recommendation_only_when_told(files):
-    matrix_path, readme_path = files
-    with StandInIndex(index_with_new_release()) as index:
-        lines = refresh.refresh(
-            index.url,
-            matrix_path,
-            readme_path,
-            variants=VARIANTS,
-            recommend={"torch": "2.15.0", "cuda": "cu132"},
-        )
-    recommended = yaml.safe_load(matrix_path.read_text())["recommended"]
-    assert recommended["torch"] == "2.15.0" and recommended["cuda"] == "cu132"
-    assert "~ recommended torch: 2.14.1 -> 2.15.0" in lines
+    with StandInIndex(index_content()) as index, StandInPyPI(pypi_content()) as pypi:
+        outcome = run(files, index, pypi, recommend={"cuda": "cu132"})
+    assert yaml.safe_load((files / MATRIX_PATH.name).read_text())["recommended"]["cuda"] == "cu132"
+    assert "~ recommended cuda: cu130 -> cu132" in outcome.lines
 
 
-def test_refresh_probes_for_variants_by_itself(files):
-    matrix_path, readme_path = files
-    with StandInIndex(index_with_new_release()) as index:
-        refresh.refresh(index.url, matrix_path, readme_path)
-    assert "rocm7.2" in yaml.safe_load(matrix_path.read_text())["releases"]["2.14.1"]["variants"]
-
-
+PARTIAL = "<!DOCTYPE html><html><body></body></html>"
 FAULTS = {
-    "unreachable": ("http://127.0.0.1:9/whl", None, "cannot reach"),
-    "not an index": (None, {}, "lists no torch wheel"),
-    "server error": (None, {"/whl/cpu/torch/": (500, "oops")}, "answered HTTP 500"),
-    "malformed page": (
-        None,
-        {"/whl/cpu/torch/": (200, "{not html")},
-        "is not a package index page",
+    "unreachable index": ({"index_url": "http://127.0.0.1:9/whl"}, "cannot reach"),
+    "server error": ({"faults": {"/whl/cu130/torch/": (500, "oops")}}, "HTTP 500"),
+    "a variant's page lists no wheels": (
+        {"faults": {"/whl/cu126/torch/": (200, PARTIAL)}},
+        "cu126.*lists no wheels",
     ),
-    "empty index": (None, {"/whl/cpu/torch/": (200, "<html><body></body></html>")}, "no links"),
+    "a library page lists no wheels": (
+        {"faults": {"/whl/cpu/torchvision/": (200, PARTIAL)}},
+        "lists no wheels of torchvision",
+    ),
+    "a variant gone from the root": (
+        {"faults": {"/whl/": (200, '<a href="cpu/">cpu/</a>')}},
+        "no longer lists cu118, .*cu126.*refusing to drop",
+    ),
+    "not an index": ({"faults": {"/whl/": (200, "<html></html>")}}, "lists no `cpu/`"),
+    "bad recommendation": ({"recommend": {"torch": "9.9"}}, "not in the matrix"),
+    "unknown variant": ({"recommend": {"rocm": "rocm9.9"}}, "no rocm variant rocm9.9"),
 }
 
 
 @pytest.mark.parametrize("fault", list(FAULTS))
 def test_a_fault_changes_nothing(files, fault):
-    matrix_path, readme_path = files
-    url, faults, message = FAULTS[fault]
-    before = matrix_path.read_text(), readme_path.read_text()
-    empty = Model(releases={}, platforms=IndexContent().model.platforms)
-    content = IndexContent(model=empty, faults=faults or {})
-    with StandInIndex(content) as index, pytest.raises(refresh.RefreshError, match=message):
-        refresh.refresh(url or index.url, matrix_path, readme_path, variants=VARIANTS)
-    assert (matrix_path.read_text(), readme_path.read_text()) == before
-    assert sorted(p.name for p in matrix_path.parent.iterdir()) == ["README.md", "torch_matrix.yml"]
-
-
-def test_a_recommendation_the_index_lacks_is_refused(files):
-    matrix_path, readme_path = files
-    before = matrix_path.read_text()
+    given, message = FAULTS[fault]
+    before = snapshot(files)
+    content = index_content(faults=given.get("faults", {}))
     with (
-        StandInIndex(index_with_new_release()) as index,
-        pytest.raises(refresh.RefreshError, match="has no cu128 build"),
+        StandInIndex(content) as index,
+        StandInPyPI(pypi_content()) as pypi,
+        pytest.raises(refresh.RefreshError, match=message),
     ):
-        refresh.refresh(
-            index.url,
-            matrix_path,
-            readme_path,
-            variants=VARIANTS,
-            recommend={"torch": "2.15.0", "cuda": "cu128"},
-        )
-    assert matrix_path.read_text() == before
+        if "index_url" in given:
+            index.url = given["index_url"]
+        run(files, index, pypi, recommend=given.get("recommend"))
+    assert snapshot(files) == before
 
 
-def test_the_command_line_says_what_is_wrong_and_writes_nothing(capsys):
-    assert refresh.main(["--index-url", "http://127.0.0.1:9/whl", "--variants", "cpu"]) == 1
-    assert "Nothing was written" in capsys.readouterr().err
+def test_a_missing_torch_release_on_a_variant_is_refused(files):
+    """A partial fault: cu126 stops serving torch 2.14.1 (the real index answers 200 with
+    other releases): refused, never dropped from the matrix."""
+    before = snapshot(files)
+    matrix = copy.deepcopy(load_matrix())
+    matrix["releases"]["2.14.1"]["variants"].remove("cu126")
+    with (
+        StandInIndex(index_content(matrix)) as index,
+        StandInPyPI(pypi_content()) as pypi,
+        pytest.raises(refresh.RefreshError, match="no torch 2.14.1 on cu126.*refusing to drop"),
+    ):
+        run(files, index, pypi)
+    assert snapshot(files) == before
+
+
+@pytest.mark.parametrize(
+    ("argument", "message"),
+    [
+        ("torch", "--recommend 'torch' is not KEY=VALUE"),
+        ("gpu=cu130", "cannot recommend 'gpu'"),
+        ("rocm=cu130", "'cu130' is not a rocm variant"),
+    ],
+)
+def test_a_malformed_recommendation_gets_a_message_not_a_traceback(capsys, argument, message):
+    before = MATRIX_PATH.read_bytes()
+    assert refresh.main(["--recommend", argument]) == 2
+    error = capsys.readouterr().err
+    assert message in error and "Nothing was written" in error
+    assert MATRIX_PATH.read_bytes() == before
+
+
+def test_the_command_line_check_exits_1_on_drift_and_0_when_up_to_date(files, monkeypatch, capsys):
+    for name in ("MATRIX_PATH", "FACTS_PATH", "README_PATH"):
+        monkeypatch.setattr(refresh, name, files / getattr(refresh, name).name)
+    pypi_16, content = with_new_release()
+    with StandInIndex(index_content()) as index, StandInPyPI(pypi_content()) as pypi:
+        arguments = ["--check", "--index-url", index.url, "--pypi-url", pypi.url]
+        assert refresh.main(arguments) == 0
+        assert "up to date" in capsys.readouterr().out
+    with StandInIndex(content) as index, StandInPyPI(pypi_content(pypi_16)) as pypi:
+        arguments = ["--check", "--index-url", index.url, "--pypi-url", pypi.url]
+        before = snapshot(files)
+        assert refresh.main(arguments) == 1
+        assert "+ torch 2.16.0" in capsys.readouterr().out
+        assert snapshot(files) == before

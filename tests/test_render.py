@@ -223,7 +223,13 @@ def test_libraries_are_pinned_to_the_matching_release(copie):
         extra_answers=answers("uv", "cpu", torch_libraries=["torchvision", "torchaudio"])
     )
     dependencies = load_toml(result.project_dir / "pyproject.toml")["project"]["dependencies"]
-    assert dependencies == ["torch==2.13.0", "torchvision==0.28.0", "torchaudio==2.11.0", "numpy"]
+    assert dependencies == [
+        "torch==2.13.0",
+        "torchvision==0.28.0",
+        "torchaudio==2.11.0",
+        "torchcodec==0.16.0",  # torchaudio's load/save need it
+        "numpy",
+    ]
 
 
 def test_no_library_is_a_valid_choice(copie):

@@ -238,3 +238,20 @@ def test_an_unreachable_mirror_fails_the_install_with_its_address(tmp_path):
     with pytest.raises(pytest.fail.Exception) as failed:
         install_as_readme_says(project, "uv")
     assert "127.0.0.1:9/whl/cpu" in str(failed.value)
+
+
+@pytest.mark.parametrize("manager", MANAGERS)
+def test_torchcodec_installs_beside_torchaudio_from_the_pytorch_index(
+    tmp_path, stand_in_index, hostile_index, manager
+):
+    """Choosing torchaudio brings torchcodec (torchaudio's load/save need it), pinned from the
+    matrix and installed from the PyTorch index like the rest of the family."""
+    project = render_project(
+        tmp_path / "project", manager, "cu130", stand_in_index.url, torch_libraries=["torchaudio"]
+    )
+    the_build = build(yaml.safe_load((project / ".copier-answers.yml").read_text()))
+    assert the_build.pins["torchcodec"] == "0.16.0"
+    python = install_as_readme_says(project, manager, default_index=hostile_index.url)
+    assert installed_version(python, "torchaudio") == "2.11.0+cu130"
+    assert installed_version(python, "torchcodec") == "0.16.0+cu130"
+    assert installed_origins(python)["torchcodec"] == PYTORCH_INDEX

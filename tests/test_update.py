@@ -233,8 +233,8 @@ def test_a_removed_version_stops_the_update_with_the_way_out_and_touches_nothing
     assert result.returncode != 0
     message = result.stdout + result.stderr
     assert "torch 2.6.0 is not in this template's matrix" in message
-    assert "recommended, 2.14.1, 2.13.0" in message
-    assert "copier update --trust --defaults -d torch_version=2.14.1" in message
+    assert "recommended, 2.15.0, 2.14.1" in message
+    assert "copier update --trust --defaults -d torch_version=2.15.0" in message
     after = {p: p.read_bytes() for p in project.path.rglob("*") if p.is_file()}
     assert after == before
     assert git(project.path, "status", "--porcelain") == ""
@@ -304,7 +304,7 @@ def test_a_renamed_question_keeps_its_answer_through_a_migration(tmp_path):
             originals[path] = path.read_text()
             path.write_text(originals[path].replace("torch_backend", "compute_backend"))
     repo.release("1.0.0")  # the question was called compute_backend
-    project = Project(repo, tmp_path / "demo", "1.0.0", compute_backend="cu126")
+    project = Project(repo, tmp_path / "demo", "1.0.0", compute_backend="cu130")
     for path, text in originals.items():
         path.write_text(text)
     copier_yml = repo.path / "copier.yml"
@@ -314,5 +314,5 @@ def test_a_renamed_question_keeps_its_answer_through_a_migration(tmp_path):
     project.update()
 
     answers = yaml.safe_load((project.path / ".copier-answers.yml").read_text())
-    assert answers["torch_backend"] == "cu126" and "compute_backend" not in answers
-    assert "whl/cu126" in (project.path / "pyproject.toml").read_text()
+    assert answers["torch_backend"] == "cu130" and "compute_backend" not in answers
+    assert "whl/cu130" in (project.path / "pyproject.toml").read_text()
