@@ -7,32 +7,35 @@ is) are unit-tested without Copier. `TorchMatrixExtension` only registers them i
 
 from __future__ import annotations
 
-import keyword
 import re
 import subprocess
-import sys
 from dataclasses import dataclass
 from functools import cache
+from importlib.util import module_from_spec, spec_from_file_location
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import yaml
 from jinja2.ext import Extension
+
+
+def _load_beside(name: str):
+    """The module `name`.py next to this file. Copier's extension loader imports this file by
+    path, with no package around it, so a sibling is loaded the same way."""
+    spec = spec_from_file_location(f"{__name__}_{name}", Path(__file__).with_name(f"{name}.py"))
+    module = module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+if __name__ == "extensions.torch_matrix":  # imported as a package (tests, migrate.py)
+    from extensions import answers as answer_rules
+else:
+    answer_rules = _load_beside("answers")
 
 MATRIX_PATH = Path(__file__).with_name("torch_matrix.yml")
 RECOMMENDED = "recommended"
 FAMILIES = ("cpu", "cuda", "rocm", "xpu")
 LIBRARIES = ("torchvision", "torchaudio")
-# Names a project package must not take: importing them would shadow a real module.
-SHADOWED_NAMES = frozenset(
-    {"torch", "torchvision", "torchaudio", "test", "tests", "numpy", "src", "setup", "main"}
-) | frozenset(sys.stdlib_module_names)
-CREDENTIAL_HELP = (
-    "keep credentials out of the URL (it is written to pyproject.toml and the answers file): "
-    "uv reads UV_INDEX_<NAME>_USERNAME / UV_INDEX_<NAME>_PASSWORD, "
-    "poetry reads POETRY_HTTP_BASIC_<NAME>_USERNAME / POETRY_HTTP_BASIC_<NAME>_PASSWORD, "
-    "pip reads ~/.netrc or a keyring"
-)
 
 
 @cache
@@ -86,8 +89,8 @@ def torch_version_error(torch_version: str, matrix: dict | None = None) -> str:
     if torch_version in offered:
         return ""
     return (
-        f"torch {torch_version} is not in this template's matrix. Choose one of: "
-        f"{', '.join(offered)} (e.g. `-d torch_version={offered[1]}`)"
+        f"Use `-d torch_version={offered[1]}`: torch {torch_version} is not in this "
+        f"template's matrix ({', '.join(offered)})."
     )
 
 
@@ -126,12 +129,13 @@ def backend_error(torch_version: str, backend: str, matrix: dict | None = None) 
         return ""
     torch = resolve_torch(torch_version, matrix)
     elsewhere = [v for v in torch_versions(matrix) if backend in backend_choices(v, matrix)]
-    hint = f" It exists for torch {', '.join(elsewhere)}." if elsewhere else ""
-    example = family_of(backend) if family_of(backend) in offered else offered[0]
-    return (
-        f"torch {torch} has no '{backend}' build. Choose one of: {', '.join(offered)} "
-        f"(e.g. `-d torch_backend={example}`).{hint}"
-    )
+    if family_of(backend) in offered:  # keep torch and the family
+        fix = f"torch_backend={family_of(backend)}"
+    elif elsewhere:  # keep the backend, move torch
+        fix = f"torch_version={elsewhere[0]}"
+    else:
+        fix = "torch_backend=cpu"
+    return f"Use `-d {fix}`: torch {torch} has no '{backend}' build ({', '.join(offered)})."
 
 
 def torch_backend_choices(torch_version: str, current: str = "", matrix: dict | None = None):
@@ -157,8 +161,8 @@ def python_error(torch_version: str, python_version: str, matrix: dict | None = 
         return ""
     torch = resolve_torch(torch_version, matrix)
     return (
-        f"torch {torch} supports Python {', '.join(supported)}; choose one of those "
-        f"(e.g. `-d python_version={default_python(torch_version, matrix)}`)"
+        f"Use `-d python_version={default_python(torch_version, matrix)}`: torch {torch} "
+        f"supports Python {', '.join(supported)}."
     )
 
 
@@ -226,21 +230,6 @@ def index_url(base: str, variant: str) -> str:
     return f"{base.rstrip('/')}/{variant}"
 
 
-def index_url_error(url: str) -> str:
-    """Why `url` cannot be the PyTorch index base, or ""."""
-    parts = urlsplit(url.strip())
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        return (
-            f"'{url}' is not an http(s) URL; give the base of a PyTorch wheel index, "
-            "e.g. https://download.pytorch.org/whl or your mirror's equivalent"
-        )
-    if parts.username or parts.password:
-        return f"the URL holds credentials: {CREDENTIAL_HELP}"
-    if parts.query or parts.fragment:
-        return "give the index base URL without a query or fragment"
-    return ""
-
-
 # Where an index variant has builds, as PEP 508 markers, with their negation: there the
 # project uses the index; elsewhere (always macOS) the default build, PyPI's for uv and poetry,
 # the CPU index's for pip.
@@ -270,45 +259,6 @@ def index_platforms(variant: str, package_manager: str) -> tuple[str, str]:
         # for Linux aarch64 too, whose wheel there is unlabeled. aarch64 takes PyPI's instead.
         return X86_LINUX_OR_WINDOWS
     return LINUX_OR_WINDOWS
-
-
-def package_name_error(name: str) -> str:
-    """Why `name` cannot be the import name of the project's package, or ""."""
-    if not re.fullmatch(r"[a-z_][a-z0-9_]*", name or ""):
-        suggestion = to_package_name(name) or "my_project"
-        return (
-            f"'{name}' is not a valid import name: use lowercase letters, digits and "
-            f"underscores, not starting with a digit (e.g. '{suggestion}')"
-        )
-    if keyword.iskeyword(name) or keyword.issoftkeyword(name):
-        return f"'{name}' is a Python keyword; choose another name (e.g. '{name}_lib')"
-    if name in SHADOWED_NAMES:
-        return (
-            f"'{name}' would shadow the module of the same name; "
-            f"choose another name (e.g. 'my_{name}')"
-        )
-    return ""
-
-
-def to_package_name(project_name: str) -> str:
-    """`My Project-2` -> `my_project_2`."""
-    name = re.sub(r"[^a-z0-9]+", "_", (project_name or "").lower()).strip("_")
-    return f"_{name}" if name[:1].isdigit() else name
-
-
-def email_error(email: str) -> str:
-    if re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", email or ""):
-        return ""
-    return f"'{email}' is not an email address (e.g. jane@example.com)"
-
-
-def to_distribution_name(project_name: str) -> str:
-    """`My Project` -> `my-project` (the name in pyproject.toml)."""
-    return to_package_name(project_name).strip("_").replace("_", "-")
-
-
-def folder_name(path) -> str:
-    return Path(str(path)).resolve().name
 
 
 def commands(package_manager: str, python_version: str) -> dict:
@@ -417,18 +367,11 @@ class TorchMatrixExtension(Extension):
             default_python=default_python,
             library_choices=library_choices,
             available_libraries=available_libraries,
-            index_url_error=index_url_error,
-            package_name_error=package_name_error,
             git_config=git_config,
             commands=commands,
-            email_error=email_error,
+            **answer_rules.VALIDATORS,
         )
-        environment.filters.update(
-            to_package_name=to_package_name,
-            to_distribution_name=to_distribution_name,
-            folder_name=folder_name,
-            to_yaml=_to_yaml,
-        )
+        environment.filters.update(to_yaml=_to_yaml, **answer_rules.FILTERS)
         parent_context = environment.context_class
 
         class BuildContext(parent_context):

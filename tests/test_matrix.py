@@ -64,14 +64,18 @@ def test_a_family_means_its_recommended_or_newest_variant(torch, backend, varian
 def test_only_backends_the_torch_has_are_offered():
     assert tm.backend_choices("2.14.1") == ["cpu", "cuda", "xpu", "cu126", "cu130", "cu132"]
     assert "rocm" in tm.backend_choices("2.13.0")
-    assert tm.backend_error("2.14.1", "rocm").startswith("torch 2.14.1 has no 'rocm' build")
+    assert tm.backend_error("2.14.1", "rocm").startswith(
+        "Use `-d torch_version=2.13.0`: torch 2.14.1 has no 'rocm' build"
+    )
     assert tm.backend_error("2.13.0", "cuda") == ""
 
 
 def test_python_defaults_to_the_recommended_one_where_supported():
     assert tm.default_python("2.13.0") == MATRIX["recommended"]["python"]
     assert tm.default_python("2.13.0", with_recommended(python="3.9")) == "3.14"
-    assert tm.python_error("2.13.0", "3.9").startswith("torch 2.13.0 supports Python 3.10")
+    assert tm.python_error("2.13.0", "3.9").startswith(
+        f"Use `-d python_version={MATRIX['recommended']['python']}`: torch 2.13.0 supports Python"
+    )
 
 
 def test_a_library_without_a_build_for_the_variant_is_listed_disabled_with_why():
@@ -125,26 +129,6 @@ def test_each_fallback_marker_is_the_negation_of_its_marker(marker_pair):
             assert marker.evaluate(environment) != fallback.evaluate(environment)
 
 
-@pytest.mark.parametrize(
-    "url", ["https://download.pytorch.org/whl", "http://127.0.0.1:8080/whl", "https://m.example/"]
-)
-def test_http_index_urls_are_accepted(url):
-    assert tm.index_url_error(url) == ""
-
-
-@pytest.mark.parametrize(
-    ("name", "expected"),
-    [("My Project", "my_project"), ("2D-Vision", "_2d_vision"), ("déjà vu", "d_j_vu")],
-)
-def test_package_names_derive_from_the_project_name(name, expected):
-    assert tm.to_package_name(name) == expected
-    assert tm.package_name_error(expected) == ""
-
-
-def test_distribution_name():
-    assert tm.to_distribution_name("My Project") == "my-project"
-
-
 def test_release_constraints_reach_the_build():
     matrix = copy.deepcopy(MATRIX)
     matrix["releases"]["2.6.0"]["constraints"] = ["numpy<2"]
@@ -172,7 +156,7 @@ def test_each_manager_has_its_install_and_reinstall_commands():
 def test_recorded_answers_are_checked_against_the_matrix():
     good = {"torch_version": "2.13.0", "torch_backend": "cu126", "python_version": "3.11"}
     assert tm.answer_errors(good) == []
-    assert tm.answer_errors({**good, "torch_version": "2.5.1"})[0].startswith("torch 2.5.1 is not")
+    assert "torch 2.5.1 is not in" in tm.answer_errors({**good, "torch_version": "2.5.1"})[0]
     assert "no 'cu118' build" in tm.answer_errors({**good, "torch_backend": "cu118"})[0]
     errors = tm.answer_errors({**good, "torch_backend": "cu132", "torch_libraries": ["torchaudio"]})
     assert errors == ["torchaudio 2.11.0 has no cu132 build for torch 2.13.0"]
