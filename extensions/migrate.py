@@ -7,12 +7,17 @@ migrate.py check-answers ANSWERS_FILE DATA_JSON
     its default.
 migrate.py rename-answer ANSWERS_FILE OLD NEW
     Carry a renamed question's recorded answer over to its new name.
+migrate.py report-conflicts ANSWERS_FILE
+    After the update: name the files where Copier left conflict markers (it exits 0 even
+    then), and what to do with them.
 """
 
 from __future__ import annotations
 
 import json
+import re
 import shlex
+import subprocess
 import sys
 from pathlib import Path
 
@@ -91,6 +96,38 @@ def check_answers(answers_file: Path, data: dict) -> int:
     return 1
 
 
+# A line git's merge starts or ends a conflict with (`<<<<<<< before updating`).
+CONFLICT_MARKER = re.compile(rb"^(<{7}|>{7})( |$)", flags=re.M)
+
+
+def conflicted_files(project: Path) -> list[str]:
+    """The project's files (tracked, or new and not ignored) that hold conflict markers."""
+    listed = subprocess.run(
+        ["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z"],
+        cwd=project,
+        capture_output=True,
+        check=False,
+    )
+    names = sorted(set(filter(None, listed.stdout.decode().split("\0"))))
+    return [
+        name
+        for name in names
+        if (project / name).is_file() and CONFLICT_MARKER.search((project / name).read_bytes())
+    ]
+
+
+def report_conflicts(project: Path) -> int:
+    conflicted = conflicted_files(project)
+    if conflicted:
+        print(
+            "Resolve the conflicts, then commit: in each block between <<<<<<< and >>>>>>> keep "
+            "your lines, the template's, or both. Files:\n"
+            + "".join(f"  {name}\n" for name in conflicted),
+            file=sys.stderr,
+        )
+    return 0
+
+
 def rename_answer(answers_file: Path, old: str, new: str) -> int:
     answers = yaml.safe_load(answers_file.read_text(encoding="utf-8"))
     if old in answers and new not in answers:
@@ -106,6 +143,8 @@ def main(argv: list[str]) -> int:
         return check_answers(Path(answers_file), json.loads(args[0]) if args else {})
     if command == "rename-answer":
         return rename_answer(Path(answers_file), *args)
+    if command == "report-conflicts":
+        return report_conflicts(Path(answers_file).resolve().parent)
     print(f"unknown migration {command!r}", file=sys.stderr)
     return 2
 
