@@ -298,6 +298,15 @@ def commands(package_manager: str, python_version: str) -> dict:
     }
 
 
+def minimum_driver(variant: str, matrix: dict | None = None) -> str:
+    """The oldest NVIDIA driver (Linux) that runs a CUDA variant's wheels, "" for other
+    families: `cu130` -> the `cuda13` entry."""
+    if family_of(variant) != "cuda":
+        return ""
+    matrix = matrix or load_matrix()
+    return matrix["drivers"]["linux"][f"cuda{variant[2:-1]}"]
+
+
 def git_config(key: str) -> str:
     """A value from the user's git configuration, "" when git or the key is absent."""
     try:
@@ -369,6 +378,7 @@ class TorchMatrixExtension(Extension):
             available_libraries=available_libraries,
             git_config=git_config,
             commands=commands,
+            minimum_driver=minimum_driver,
             **answer_rules.VALIDATORS,
         )
         environment.filters.update(to_yaml=_to_yaml, **answer_rules.FILTERS)

@@ -160,3 +160,11 @@ def test_recorded_answers_are_checked_against_the_matrix():
     assert "no 'cu118' build" in tm.answer_errors({**good, "torch_backend": "cu118"})[0]
     errors = tm.answer_errors({**good, "torch_backend": "cu132", "torch_libraries": ["torchaudio"]})
     assert errors == ["torchaudio 2.11.0 has no cu132 build for torch 2.13.0"]
+
+
+def test_every_cuda_variant_has_a_minimum_driver():
+    for row in MATRIX["releases"].values():
+        for variant in row["variants"]:
+            driver = tm.minimum_driver(variant)
+            assert bool(driver) == (tm.family_of(variant) == "cuda"), variant
+    assert tm.minimum_driver("cu130") == MATRIX["drivers"]["linux"]["cuda13"] == "580.65.06"
