@@ -4,6 +4,7 @@ project whose files parse, lint, and carry the answer exactly as it was typed.""
 from __future__ import annotations
 
 import ast
+import os
 import re
 import shlex
 import subprocess
@@ -14,7 +15,7 @@ import pytest
 import yaml
 
 from extensions import answers as rules
-from tests.tools import BIN, install_as_readme_says, render, sh
+from tests.tools import BIN, install_as_readme_says, readme_commands, render, sh
 
 VALID = {"project_name": "Demo", "torch_version": "2.13.0"}
 
@@ -309,3 +310,8 @@ def test_a_project_with_hostile_answers_installs_and_keeps_them(tmp_path, stand_
     doc, summary, author = yaml.safe_load(out)
     assert doc == summary == HOSTILE["description"]
     assert "o'neil+tag@example.co.uk" in author and "DOMAIN" in author
+    # The README's hook setup works as written (pre-commit comes with the dev group).
+    venv = f"{python.parent}{os.pathsep}{os.environ['PATH']}"
+    for line in readme_commands(project, "Test and lint")[1]:
+        sh(line, project, PATH=venv)
+    assert (project / ".git" / "hooks" / "pre-commit").exists()
