@@ -51,7 +51,7 @@ def way_out(answers: dict, matrix: dict | None = None) -> dict | None:
     if not torch_version_error(torch, matrix):
         in_family = [v for v in backend_choices(torch, matrix) if family_of(v) == family]
         variants = sorted(set(in_family) - {family}, key=_version_key, reverse=True)
-        candidates += [{"torch_backend": v} for v in [family, *variants]]
+        candidates += [{}, *({"torch_backend": v} for v in [family, *variants])]
         current = resolve_torch(torch, matrix)
     else:
         current = None
@@ -67,7 +67,7 @@ def way_out(answers: dict, matrix: dict | None = None) -> dict | None:
         ):
             changes = {**changes, "python_version": default_python(version, matrix)}
         if not answer_errors({**answers, **changes}, matrix):
-            return changes
+            return {k: v for k, v in changes.items() if answers.get(k) != v}
     return None
 
 

@@ -181,8 +181,18 @@ def library_error(
     if not facts:
         return f"no {library} build pairs with torch {torch}"
     variant = resolve_backend(torch_version, backend, matrix)
-    if variant in facts.get("missing", []):
-        return f"{library} {facts['version']} has no {variant} build for torch {torch}"
+    missing = facts.get("missing", [])
+    if variant in missing:
+        with_it = [
+            v
+            for v in release(torch_version, matrix)["variants"]
+            if family_of(v) == family_of(variant) and v not in missing
+        ]
+        fix = f"Use `-d torch_backend={max(with_it, key=_version_key)}` or l" if with_it else "L"
+        return (
+            f"{fix}eave {library} out: {library} {facts['version']} has no {variant} build "
+            f"for torch {torch}"
+        )
     return ""
 
 

@@ -81,9 +81,8 @@ def test_python_defaults_to_the_recommended_one_where_supported():
 def test_a_library_without_a_build_for_the_variant_is_listed_disabled_with_why():
     choices = tm.library_choices("2.13.0", "cu132")
     assert choices["torchvision"]["validator"] == ""
-    assert (
-        choices["torchaudio"]["validator"]
-        == "torchaudio 2.11.0 has no cu132 build for torch 2.13.0"
+    assert choices["torchaudio"]["validator"].endswith(
+        "torchaudio 2.11.0 has no cu132 build for torch 2.13.0"
     )
     assert tm.available_libraries("2.13.0", "cu130") == ["torchvision", "torchaudio"]
 
@@ -159,7 +158,49 @@ def test_recorded_answers_are_checked_against_the_matrix():
     assert "torch 2.5.1 is not in" in tm.answer_errors({**good, "torch_version": "2.5.1"})[0]
     assert "no 'cu118' build" in tm.answer_errors({**good, "torch_backend": "cu118"})[0]
     errors = tm.answer_errors({**good, "torch_backend": "cu132", "torch_libraries": ["torchaudio"]})
-    assert errors == ["torchaudio 2.11.0 has no cu132 build for torch 2.13.0"]
+    assert errors == [
+        "Use `-d torch_backend=cu130` or leave torchaudio out: "
+        "torchaudio 2.11.0 has no cu132 build for torch 2.13.0"
+    ]
+
+
+def with_matrix_change(recommend: dict) -> dict:
+    matrix = copy.deepcopy(MATRIX)
+    matrix["recommended"].update(recommend)
+    return matrix
+
+
+@pytest.mark.parametrize(
+    ("answers", "recommend", "way_out"),
+    [
+        # A cuda project with torchaudio, when the recommended variant has no torchaudio:
+        # the variant of its family that has it, not its own (failing) answer again.
+        (
+            {"torch_backend": "cuda", "torch_libraries": ["torchaudio"]},
+            {"cuda": "cu132"},
+            {"torch_backend": "cu130"},
+        ),
+        # A rocm project whose recommended torch has no ROCm build: the torch that has one.
+        ({"torch_backend": "rocm"}, {"torch": "2.14.1"}, {"torch_version": "2.13.0"}),
+        # An explicit variant gone: its family, which follows the recommendation.
+        ({"torch_version": "2.13.0", "torch_backend": "cu118"}, {}, {"torch_backend": "cuda"}),
+        # A torch gone, with a Python the newest lacks: both move.
+        (
+            {"torch_version": "2.5.1", "python_version": "3.9"},
+            {},
+            {"torch_version": "2.14.1", "python_version": MATRIX["recommended"]["python"]},
+        ),
+        ({"python_version": "3.9"}, {}, {"python_version": MATRIX["recommended"]["python"]}),
+    ],
+)
+def test_the_way_out_changes_only_the_answers_that_are_wrong(answers, recommend, way_out):
+    from extensions.migrate import way_out as compute
+
+    given = {"torch_version": "recommended", "python_version": "3.12", **answers}
+    matrix = with_matrix_change(recommend)
+    assert tm.answer_errors(given, matrix)
+    assert compute(given, matrix) == way_out
+    assert tm.answer_errors({**given, **way_out}, matrix) == []
 
 
 def test_every_cuda_variant_has_a_minimum_driver():

@@ -295,3 +295,16 @@ def test_the_doctor_knows_the_minimum_driver_of_its_cuda_build(copie, backend, t
     drivers = load_matrix()["drivers"]["linux"]
     expected = {"cu118": drivers["cuda11"], "cu126": drivers["cuda12"], "cuda": drivers["cuda13"]}
     assert f'MINIMUM_DRIVER = "{expected.get(backend, "")}"' in doctor
+
+
+def test_both_readmes_install_copier_with_every_extension_the_template_loads(copie):
+    """The one line that gets a Copier able to run this template, in the template's README
+    and in the project's (for its updates)."""
+    extensions = yaml.safe_load((TEMPLATE / "copier.yml").read_text())["_jinja_extensions"]
+    modules = {name.split(".")[0] for name in extensions if not name.startswith("extensions/")}
+    packages = sorted(module.replace("_", "-") for module in modules)
+    line = "uv tool install copier " + " ".join(f"--with {p}" for p in packages)
+    assert line in (TEMPLATE / "README.md").read_text()
+    result = copie.copy(extra_answers=answers("uv", "cpu"))
+    readme = " ".join((result.project_dir / "README.md").read_text().split())
+    assert line in readme
