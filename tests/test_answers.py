@@ -86,9 +86,32 @@ INVALID = [
     ({"pytorch_index_url": "https://mirror.example/w$(id)"}, "Percent-encode"),
     ({"pytorch_index_url": "https://зеркало.example/whl"}, "Percent-encode"),
     ({"pytorch_index_url": "https://mirror.example/whl\\"}, "Percent-encode"),
-    ({"license": "MIT\n"}, "MIT"),
-    ({"package_manager": 'uv"'}, "uv"),
-    ({"torch_libraries": ["torchvision\\"]}, "torchvision"),
+    ({"pytorch_index_url": ""}, "Give an http(s) URL"),
+]
+# Questions with choices: a valid choice made hostile is refused, naming the question.
+CHOICES = {
+    "license": "MIT",
+    "package_manager": "uv",
+    "torch_version": "2.13.0",
+    "torch_backend": "cpu",
+    "python_version": "3.11",
+    "torch_libraries": "torchvision",
+}
+HOSTILE_KINDS = {
+    "quote": lambda v: f'{v}"',
+    "backslash": lambda v: f"{v}\\",
+    "newline": lambda v: f"{v}\n",
+    "tab": lambda v: f"\t{v}",
+    "non-Latin": lambda v: "МИТ",
+    "empty": lambda v: "",
+}
+INVALID += [
+    (
+        {key: [kind(value)] if key == "torch_libraries" else kind(value)},
+        f"Invalid choice for '{key}'",
+    )
+    for key, value in CHOICES.items()
+    for kind in HOSTILE_KINDS.values()
 ]
 
 
@@ -143,6 +166,7 @@ ACCEPTED = [
     {"author_name": 'Jane "JD" Doe, Jr.'},
     {"author_name": "José Müller-Łukasz"},
     {"author_name": "李雷"},
+    {"author_name": ""},
     {"author_email": "o'neil+tag@example.co.uk"},
     {"author_email": "jane@例え.jp"},
     {"package_name": "imgcls"},
@@ -310,6 +334,8 @@ def test_a_project_with_hostile_answers_installs_and_keeps_them(tmp_path, stand_
     doc, summary, author = yaml.safe_load(out)
     assert doc == summary == HOSTILE["description"]
     assert "o'neil+tag@example.co.uk" in author and "DOMAIN" in author
+    if manager == "uv":  # the lock check of the project's CI
+        sh("uv lock --check", project)
     # The README's hook setup works as written (pre-commit comes with the dev group).
     venv = f"{python.parent}{os.pathsep}{os.environ['PATH']}"
     for line in readme_commands(project, "Test and lint")[1]:
