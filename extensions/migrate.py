@@ -10,12 +10,17 @@ migrate.py rename-answer ANSWERS_FILE OLD NEW
 migrate.py default-answer ANSWERS_FILE KEY JSON
     Record a new question's answer for a project made before the question existed, so that
     the update keeps the project's shape instead of taking the new question's default.
+migrate.py report-conflicts ANSWERS_FILE
+    After the update: name the files where Copier left conflict markers (it exits 0 even
+    then), and what to do with them.
 """
 
 from __future__ import annotations
 
 import json
 import re
+import shlex
+import subprocess
 import sys
 from pathlib import Path
 
@@ -23,7 +28,59 @@ import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run by path from Copier
 
-from extensions.torch_matrix import answer_errors  # noqa: E402
+from extensions.torch_matrix import (  # noqa: E402
+    RECOMMENDED,
+    answer_errors,
+    backend_choices,
+    default_python,
+    family_of,
+    python_error,
+    resolve_torch,
+    torch_version_error,
+    torch_versions,
+    variant_key,
+)
+
+
+def way_out(answers: dict, matrix: dict | None = None) -> dict | None:
+    """The smallest change of the answers that makes them valid under this matrix, keeping
+    what the project chose as far as it can: its torch with another variant of its backend's
+    family, then its backend with another torch (newest first), then its libraries dropped,
+    then the CPU build. Python moves along when the new torch lacks the project's. None when
+    nothing fits."""
+    torch = answers.get("torch_version", RECOMMENDED)
+    family = family_of(answers.get("torch_backend", "cpu"))
+    candidates: list[dict] = []
+    if not torch_version_error(torch, matrix):
+        in_family = [v for v in backend_choices(torch, matrix) if family_of(v) == family]
+        variants = sorted(set(in_family) - {family}, key=variant_key, reverse=True)
+        candidates += [{}, *({"torch_backend": v} for v in [family, *variants])]
+        current = resolve_torch(torch, matrix)
+    else:
+        current = None
+    others = [v for v in torch_versions(matrix) if v != current]
+    candidates += [{"torch_version": v} for v in others]
+    candidates += [{"torch_version": v, "torch_backend": family} for v in others]
+    candidates += [{"torch_libraries": []}, {"torch_backend": "cpu", "torch_libraries": []}]
+    for changes in candidates:
+        changed = {**answers, **changes}
+        version = changed.get("torch_version", RECOMMENDED)
+        if not torch_version_error(version, matrix) and python_error(
+            version, changed.get("python_version", ""), matrix
+        ):
+            changes = {**changes, "python_version": default_python(version, matrix)}
+        if not answer_errors({**answers, **changes}, matrix):
+            return {k: v for k, v in changes.items() if answers.get(k) != v}
+    return None
+
+
+def update_command(changes: dict) -> str:
+    """`copier update` with the changes as `-d` flags (a list as YAML, which Copier parses)."""
+    flags = [
+        f"-d {shlex.quote(f'{key}={json.dumps(value) if isinstance(value, list) else value}')}"
+        for key, value in changes.items()
+    ]
+    return " ".join(["copier update --trust --defaults", *flags])
 
 
 def check_answers(answers_file: Path, data: dict) -> int:
@@ -31,16 +88,47 @@ def check_answers(answers_file: Path, data: dict) -> int:
     errors = answer_errors(answers)
     if not errors:
         return 0
+    changes = way_out(answers)
+    if changes is None:
+        print("Nothing was changed. Choose new answers: copier update --trust", file=sys.stderr)
+    else:
+        print(f"Nothing was changed. Update with: {update_command(changes)}", file=sys.stderr)
     print("This project's answers do not fit the new template version:", file=sys.stderr)
     for error in errors:
         print(f"  - {error}", file=sys.stderr)
-    fixes = re.findall(r"`(-d [^`]+)`", " ".join(errors)) or ["-d torch_version=recommended"]
-    print(
-        f"Nothing was changed. Update with a new choice: "
-        f"copier update --trust --defaults {' '.join(fixes)}",
-        file=sys.stderr,
-    )
     return 1
+
+
+# A line git's merge starts or ends a conflict with (`<<<<<<< before updating`).
+CONFLICT_MARKER = re.compile(rb"^(<{7}|>{7})( |$)", flags=re.M)
+
+
+def conflicted_files(project: Path) -> list[str]:
+    """The project's files (tracked, or new and not ignored) that hold conflict markers."""
+    listed = subprocess.run(
+        ["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z"],
+        cwd=project,
+        capture_output=True,
+        check=False,
+    )
+    names = sorted(set(filter(None, listed.stdout.decode().split("\0"))))
+    return [
+        name
+        for name in names
+        if (project / name).is_file() and CONFLICT_MARKER.search((project / name).read_bytes())
+    ]
+
+
+def report_conflicts(project: Path) -> int:
+    conflicted = conflicted_files(project)
+    if conflicted:
+        print(
+            "Resolve the conflicts, then commit: in each block between <<<<<<< and >>>>>>> keep "
+            "your lines, the template's, or both. Files:\n"
+            + "".join(f"  {name}\n" for name in conflicted),
+            file=sys.stderr,
+        )
+    return 0
 
 
 def rename_answer(answers_file: Path, old: str, new: str) -> int:
@@ -72,6 +160,8 @@ def main(argv: list[str]) -> int:
         return rename_answer(Path(answers_file), *args)
     if command == "default-answer":
         return default_answer(Path(answers_file), *args)
+    if command == "report-conflicts":
+        return report_conflicts(Path(answers_file).resolve().parent)
     print(f"unknown migration {command!r}", file=sys.stderr)
     return 2
 

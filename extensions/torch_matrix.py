@@ -8,14 +8,11 @@ is) are unit-tested without Copier. `TorchMatrixExtension` only registers them i
 from __future__ import annotations
 
 import contextlib
-import keyword
-import re
 import subprocess
 import sys
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import yaml
 from copier_template_extensions import ContextHook
@@ -37,6 +34,7 @@ def _import_siblings_from_this_template() -> None:
 
 _import_siblings_from_this_template()
 
+from extensions import answers as answer_rules  # noqa: E402
 from extensions import configs  # noqa: E402
 from extensions.index_model import (  # noqa: E402
     LIBRARY_NAMES,
@@ -51,27 +49,6 @@ FACTS_PATH = Path(__file__).with_name("index_facts.yml")
 RECOMMENDED = "recommended"
 FAMILIES = ("cpu", "cuda", "rocm", "xpu")
 LIBRARIES = LIBRARY_NAMES
-# Names a project package must not take: importing them would shadow a real module.
-SHADOWED_NAMES = frozenset(
-    {
-        "torch",
-        "torchvision",
-        "torchaudio",
-        "torchcodec",
-        "test",
-        "tests",
-        "numpy",
-        "src",
-        "setup",
-        "main",
-    }
-) | frozenset(sys.stdlib_module_names)
-CREDENTIAL_HELP = (
-    "keep credentials out of the URL (it is written to pyproject.toml and the answers file): "
-    "uv reads UV_INDEX_<NAME>_USERNAME / UV_INDEX_<NAME>_PASSWORD, "
-    "poetry reads POETRY_HTTP_BASIC_<NAME>_USERNAME / POETRY_HTTP_BASIC_<NAME>_PASSWORD, "
-    "pip reads ~/.netrc or a keyring"
-)
 
 
 @cache
@@ -145,8 +122,8 @@ def torch_version_error(torch_version: str, matrix: dict | None = None) -> str:
     if torch_version in offered:
         return ""
     return (
-        f"torch {torch_version} is not in this template's matrix. Choose one of: "
-        f"{', '.join(offered)} (e.g. `-d torch_version={offered[1]}`)"
+        f"Use `-d torch_version={offered[1]}`: torch {torch_version} is not in this "
+        f"template's matrix ({', '.join(offered)})."
     )
 
 
@@ -186,15 +163,18 @@ def backend_error(torch_version: str, backend: str, matrix: dict | None = None) 
         return ""
     torch = resolve_torch(torch_version, matrix)
     elsewhere = [v for v in torch_versions(matrix) if backend in backend_choices(v, matrix)]
-    hint = f" It exists for torch {', '.join(elsewhere)}." if elsewhere else ""
     row = release(torch_version, matrix)
     reasons = {**row.get("unconfirmed", {}), **row.get("withheld", {})}
     why = reasons.get(backend) or reasons.get(family_of(backend))
-    because = f" (not offered: {why.split('. ')[0]})" if why else ""
-    example = family_of(backend) if family_of(backend) in offered else offered[0]
+    because = f", not offered: {why.split('. ')[0]}" if why else ""
+    if family_of(backend) in offered:  # keep torch and the family
+        fix = f"torch_backend={family_of(backend)}"
+    elif elsewhere:  # keep the backend, move torch
+        fix = f"torch_version={elsewhere[0]}"
+    else:
+        fix = "torch_backend=cpu"
     return (
-        f"torch {torch} has no '{backend}' build{because}. Choose one of: {', '.join(offered)} "
-        f"(e.g. `-d torch_backend={example}`).{hint}"
+        f"Use `-d {fix}`: torch {torch} has no '{backend}' build{because} ({', '.join(offered)})."
     )
 
 
@@ -221,8 +201,8 @@ def python_error(torch_version: str, python_version: str, matrix: dict | None = 
         return ""
     torch = resolve_torch(torch_version, matrix)
     return (
-        f"torch {torch} supports Python {', '.join(supported)}; choose one of those "
-        f"(e.g. `-d python_version={default_python(torch_version, matrix)}`)"
+        f"Use `-d python_version={default_python(torch_version, matrix)}`: torch {torch} "
+        f"supports Python {', '.join(supported)}."
     )
 
 
@@ -247,12 +227,23 @@ def library_error(
     variant = resolve_backend(torch_version, backend, matrix)
     missing = facts.get("missing", [])
     if variant in missing or family_of(variant) in missing:
-        return f"{library} {facts['version']} has no {variant} build for torch {torch}"
+        with_it = [
+            v
+            for v in release(torch_version, matrix)["variants"]
+            if family_of(v) == family_of(variant)
+            and v not in missing
+            and family_of(v) not in missing
+        ]
+        fix = f"Use `-d torch_backend={max(with_it, key=variant_key)}` or l" if with_it else "L"
+        return (
+            f"{fix}eave {library} out: {library} {facts['version']} has no {variant} build "
+            f"for torch {torch}"
+        )
     pythons = model(matrix).releases[torch].libraries[library].python
     if python_version and pythons and python_version not in pythons:
         return (
-            f"{library} {facts['version']} has no wheel for Python {python_version} "
-            f"(it has {', '.join(pythons)})"
+            f"Leave {library} out: {library} {facts['version']} has no wheel for Python "
+            f"{python_version} (it has {', '.join(pythons)})"
         )
     return ""
 
@@ -385,60 +376,6 @@ def pins(torch_version: str, libraries: list[str], matrix: dict | None = None) -
     return result
 
 
-def index_url_error(url: str) -> str:
-    """Why `url` cannot be the PyTorch index base, or ""."""
-    parts = urlsplit(url.strip())
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        return (
-            f"'{url}' is not an http(s) URL; give the base of a PyTorch wheel index, "
-            "e.g. https://download.pytorch.org/whl or your mirror's equivalent"
-        )
-    if parts.username or parts.password:
-        return f"the URL holds credentials: {CREDENTIAL_HELP}"
-    if parts.query or parts.fragment:
-        return "give the index base URL without a query or fragment"
-    return ""
-
-
-def package_name_error(name: str) -> str:
-    """Why `name` cannot be the import name of the project's package, or ""."""
-    if not re.fullmatch(r"[a-z_][a-z0-9_]*", name or ""):
-        suggestion = to_package_name(name) or "my_project"
-        return (
-            f"'{name}' is not a valid import name: use lowercase letters, digits and "
-            f"underscores, not starting with a digit (e.g. '{suggestion}')"
-        )
-    if keyword.iskeyword(name) or keyword.issoftkeyword(name):
-        return f"'{name}' is a Python keyword; choose another name (e.g. '{name}_lib')"
-    if name in SHADOWED_NAMES:
-        return (
-            f"'{name}' would shadow the module of the same name; "
-            f"choose another name (e.g. 'my_{name}')"
-        )
-    return ""
-
-
-def to_package_name(project_name: str) -> str:
-    """`My Project-2` -> `my_project_2`."""
-    name = re.sub(r"[^a-z0-9]+", "_", (project_name or "").lower()).strip("_")
-    return f"_{name}" if name[:1].isdigit() else name
-
-
-def email_error(email: str) -> str:
-    if re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", email or ""):
-        return ""
-    return f"'{email}' is not an email address (e.g. jane@example.com)"
-
-
-def to_distribution_name(project_name: str) -> str:
-    """`My Project` -> `my-project` (the name in pyproject.toml)."""
-    return to_package_name(project_name).strip("_").replace("_", "-")
-
-
-def folder_name(path) -> str:
-    return Path(str(path)).resolve().name
-
-
 def commands(package_manager: str, python_version: str, backend=None) -> dict:
     """The shell commands a project's README, CI and messages give, per package manager, for
     one of its backends (a `configs.Backend`; default: a one-backend project): `install` (a
@@ -550,6 +487,21 @@ CONTAINER_DEVICES = {
     "rocm": "--device /dev/kfd --device /dev/dri --group-add video",
     "xpu": "--device /dev/dri",
 }
+
+
+def minimum_drivers(variants, matrix: dict | None = None) -> dict[str, str]:
+    """CUDA variant -> the oldest NVIDIA driver (Linux) that runs its wheels, for the CUDA
+    variants among `variants`."""
+    return {v: minimum_driver(v, matrix) for v in variants if family_of(v) == "cuda"}
+
+
+def minimum_driver(variant: str, matrix: dict | None = None) -> str:
+    """The oldest NVIDIA driver (Linux) that runs a CUDA variant's wheels, "" for other
+    families: `cu130` -> the `cuda13` entry."""
+    if family_of(variant) != "cuda":
+        return ""
+    matrix = matrix or load_matrix()
+    return matrix["drivers"]["linux"][f"cuda{variant[2:-1]}"]
 
 
 def git_config(key: str) -> str:
@@ -697,21 +649,18 @@ class TorchMatrixExtension(Extension):
             default_extra_backends=default_extra_backends,
             extra_backends_error=extra_backends_error,
             available_libraries=available_libraries,
-            index_url_error=index_url_error,
-            package_name_error=package_name_error,
             git_config=git_config,
             commands=commands,
             container_steps=container_steps,
             container_devices=CONTAINER_DEVICES,
-            email_error=email_error,
+            minimum_driver=minimum_driver,
+            minimum_drivers=minimum_drivers,
+            **answer_rules.VALIDATORS,
         )
         environment.filters.update(
-            to_package_name=to_package_name,
-            to_distribution_name=to_distribution_name,
-            folder_name=folder_name,
             to_yaml=_to_yaml,
             toml_inline=configs.toml_inline,
-            toml_string=configs.toml_string,
+            **answer_rules.FILTERS,
         )
 
 

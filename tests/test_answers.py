@@ -1,41 +1,131 @@
-"""Every answer a user can get wrong is refused with what to choose instead; nothing is written."""
+"""Every answer is either refused with what to choose instead (nothing written), or gives a
+project whose files parse, lint, and carry the answer exactly as it was typed."""
+
+from __future__ import annotations
+
+import ast
+import os
+import re
+import shlex
+import subprocess
+import tomllib
+from pathlib import Path
 
 import pytest
+import yaml
 
-from tests.tools import render
+from extensions import answers as rules
+from tests.tools import BIN, install_as_readme_says, readme_commands, render, sh
 
 VALID = {"project_name": "Demo", "torch_version": "2.13.0"}
+
+# Refused, with the part of the message that says what to do.
 INVALID = [
-    ({"package_name": "My-Package"}, "not a valid import name"),
-    ({"package_name": "2fast"}, "not a valid import name"),
-    ({"package_name": "class"}, "is a Python keyword"),
-    ({"package_name": "torch"}, "would shadow"),
-    ({"package_name": "tests"}, "would shadow"),
-    ({"package_name": "json"}, "would shadow"),
-    ({"author_email": "nobody"}, "not an email address"),
-    ({"torch_version": "2.5.1"}, "Choose one of: recommended, 2.15.0"),
-    ({"torch_backend": "cu118"}, "torch 2.13.0 has no 'cu118' build. Choose one of: cpu, cuda"),
-    ({"torch_version": "2.14.1", "torch_backend": "cu118"}, "It exists for torch 2.7.1"),
-    ({"torch_backend": "metal"}, "has no 'metal' build"),
-    ({"python_version": "3.9"}, "torch 2.13.0 supports Python 3.10, 3.11"),
+    ({"package_name": "My-Package"}, "Use e.g. 'my_package': 'My-Package' is not a valid"),
+    ({"package_name": "2fast"}, "Use e.g. '_2fast'"),
+    ({"package_name": "class"}, "Use e.g. 'class_lib': 'class' is a Python keyword"),
+    ({"package_name": "torch"}, "Use e.g. 'my_torch': 'torch' would shadow the module"),
+    ({"package_name": "tests"}, "would shadow the module"),
+    ({"package_name": "json"}, "would shadow the module"),
+    ({"package_name": "pytest"}, "Use e.g. 'my_pytest': 'pytest' would shadow the dev tool"),
+    ({"package_name": "ruff"}, "would shadow the dev tool"),
+    ({"package_name": "hatchling"}, "would shadow the dev tool"),
+    ({"package_name": "__main__"}, "Use e.g. 'my_main': '__main__' is a dunder name"),
+    ({"package_name": "_"}, "Use e.g. 'my_project': '_' has no letter or digit"),
+    ({"package_name": "пакет"}, "Use e.g. 'my_project': 'пакет' is not a valid import name"),
+    ({"package_name": 'pkg"'}, "Use e.g. 'pkg'"),
+    ({"package_name": "pkg\\x"}, "Use e.g. 'pkg_x'"),
+    ({"package_name": "pkg\n"}, "Use e.g. 'pkg'"),
+    ({"project_name": "   "}, "Give the project a name"),
+    ({"project_name": "My\nProject"}, "Write the project name on one line, without \\n"),
+    ({"project_name": "My\tProject"}, "without \\t"),
+    ({"description": "One line.\nTwo lines."}, "Write it on one line, without \\n"),
+    ({"description": "A\x00B"}, "without \\x00"),
+    ({"author_name": "Jane\rDoe"}, "Write it on one line, without \\r"),
+    ({"author_name": "Jane\u2028Doe"}, "without \\u2028"),
+    ({"author_email": "nobody"}, "Give an address like jane@example.com"),
+    ({"author_email": ""}, "Give an address like"),
+    ({"author_email": 'jane"@example.com'}, "Give an address like"),
+    ({"author_email": "jane\\@example.com"}, "Give an address like"),
+    ({"author_email": "jane@example.com\n"}, "Give an address like"),
+    ({"author_email": "Jane <jane@example.com>"}, "Give an address like"),
+    ({"author_email": "jane@example"}, "Give an address like"),
+    ({"torch_version": "2.5.1"}, "Use `-d torch_version=2.15.0`: torch 2.5.1 is not in"),
+    ({"torch_version": '2.13.0"'}, "is not in this template's matrix"),
+    (
+        {"torch_backend": "cu118"},
+        "Use `-d torch_backend=cuda`: torch 2.13.0 has no 'cu118' build (cpu, cuda",
+    ),
+    ({"torch_version": "2.15.0", "torch_backend": "rocm"}, "`-d torch_version=2.14.1`"),
+    ({"torch_backend": "metal"}, "Use `-d torch_backend=cpu`: torch 2.13.0 has no 'metal'"),
+    ({"torch_backend": "cpu\n"}, "has no 'cpu\n' build"),
+    (
+        {"python_version": "3.9"},
+        "Use `-d python_version=3.12`: torch 2.13.0 supports Python 3.10, 3.11",
+    ),
+    ({"python_version": "3.12\\"}, "supports Python"),
     (
         {"torch_backend": "cu132", "torch_libraries": ["torchaudio"]},
         "torchaudio 2.11.0 has no cu132 build",
     ),
-    ({"pytorch_index_url": "ftp://mirror.example/whl"}, "is not an http(s) URL"),
-    ({"pytorch_index_url": "download.pytorch.org/whl"}, "is not an http(s) URL"),
-    ({"pytorch_index_url": "https://me:secret@mirror.example/whl"}, "UV_INDEX_<NAME>_USERNAME"),
+    ({"pytorch_index_url": "ftp://mirror.example/whl"}, "Give an http(s) URL"),
+    ({"pytorch_index_url": "download.pytorch.org/whl"}, "Give an http(s) URL"),
+    ({"pytorch_index_url": "https://me:secret@mirror.example/whl"}, "Keep credentials out"),
     ({"pytorch_index_url": "https://mirror.example/whl?token=x"}, "without a query"),
+    (
+        {"pytorch_index_url": "https://mirror.example/whl\n--extra-index-url https://evil.example"},
+        "Remove the spaces and control characters",
+    ),
+    ({"pytorch_index_url": "https://mirror.example/whl\t"}, "Remove the spaces"),
+    ({"pytorch_index_url": " https://mirror.example/whl"}, "Remove the spaces"),
+    ({"pytorch_index_url": "https://mirror.example/my whl"}, "Remove the spaces"),
+    ({"pytorch_index_url": "https://mirror.example/whl/cu132"}, "Give the base, e.g. https://mi"),
+    ({"pytorch_index_url": "https://mirror.example/whl/cpu/"}, "Give the base"),
+    ({"pytorch_index_url": "https://mirror.example/whl/rocm7.14"}, "Give the base"),
+    ({"pytorch_index_url": 'https://mirror.example/whl"'}, "Percent-encode"),
+    ({"pytorch_index_url": "https://mirror.example/w$(id)"}, "Percent-encode"),
+    ({"pytorch_index_url": "https://зеркало.example/whl"}, "Percent-encode"),
+    ({"pytorch_index_url": "https://mirror.example/whl\\"}, "Percent-encode"),
+    ({"pytorch_index_url": ""}, "Give an http(s) URL"),
+]
+# Questions with choices: a valid choice made hostile is refused, naming the question.
+CHOICES = {
+    "license": "MIT",
+    "package_manager": "uv",
+    "torch_version": "2.13.0",
+    "torch_backend": "cpu",
+    "python_version": "3.11",
+    "torch_libraries": "torchvision",
+}
+HOSTILE_KINDS = {
+    "quote": lambda v: f'{v}"',
+    "backslash": lambda v: f"{v}\\",
+    "newline": lambda v: f"{v}\n",
+    "tab": lambda v: f"\t{v}",
+    "non-Latin": lambda v: "МИТ",
+    "empty": lambda v: "",
+}
+INVALID += [
+    (
+        {key: [kind(value)] if key == "torch_libraries" else kind(value)},
+        f"Invalid choice for '{key}'",
+    )
+    for key, value in CHOICES.items()
+    for kind in HOSTILE_KINDS.values()
 ]
 
 
-@pytest.mark.parametrize(("wrong", "message"), INVALID, ids=[str(w) for w, _ in INVALID])
+@pytest.mark.parametrize(("wrong", "message"), INVALID, ids=[repr(w) for w, _ in INVALID])
 def test_an_invalid_answer_is_refused_and_nothing_is_written(tmp_path, wrong, message):
     destination = tmp_path / "project"
-    with pytest.raises(ValueError, match=None) as refused:
+    with pytest.raises(ValueError) as refused:
         render(destination, **{**VALID, **wrong})
     assert message in str(refused.value)
     assert not destination.exists()
+    # The fix it names, if it names one, gives a valid project.
+    if fix := suggested_answers(str(refused.value)):
+        project = render(tmp_path / "fixed", **{**VALID, **wrong, **fix})
+        assert_every_file_parses_and_lints(project)
 
 
 def test_credentials_message_names_every_managers_variables(tmp_path):
@@ -43,3 +133,211 @@ def test_credentials_message_names_every_managers_variables(tmp_path):
         render(tmp_path / "p", **VALID, pytorch_index_url="https://u:p@mirror.example/whl")
     for variable in ("UV_INDEX_", "POETRY_HTTP_BASIC_", ".netrc"):
         assert variable in str(refused.value)
+
+
+def suggested_answers(message: str) -> dict:
+    """The answers a refusal proposes: `-d KEY=VALUE` commands or `Use e.g. 'name'`."""
+    found = dict(
+        shlex.split(flag)[1].split("=", 1) for flag in re.findall(r"`(-d [^`]+)`", message)
+    )
+    if name := re.match(r"Use e\.g\. '([^']*)'", message):
+        found["package_name"] = name[1]
+    return found
+
+
+# Accepted: the kinds of text a user types, each one kept exactly in every file it lands in.
+ACCEPTED = [
+    {"project_name": 'The "Best" Model'},
+    {"project_name": "C:\\Models\\"},
+    {"project_name": "Классификатор"},  # no ASCII letter: package my_project
+    {"project_name": "日本語 AI"},
+    {"project_name": "---"},  # empty after normalisation
+    {"project_name": "3D Segmenter"},
+    {"project_name": "Déjà vu"},
+    {"description": 'Say "hi" to """everyone"""'},
+    {"description": 'Ends with a quote"'},
+    {"description": "Paths like C:\\data\\ and \\n are text"},
+    {"description": "<b>*bold*</b> [link](x) # | `code` & - 1. _x_"},
+    {"description": "- a list item? 1. no"},
+    {"description": "Ünïcödé 日本語 ÆØÅ 🚀"},
+    {"description": ""},
+    {"description": "'single' quotes'"},
+    {"author_name": "DOMAIN\\user"},
+    {"author_name": 'Jane "JD" Doe, Jr.'},
+    {"author_name": "José Müller-Łukasz"},
+    {"author_name": "李雷"},
+    {"author_name": ""},
+    {"author_email": "o'neil+tag@example.co.uk"},
+    {"author_email": "jane@例え.jp"},
+    {"package_name": "imgcls"},
+    {"package_name": "_private"},
+    {"package_name": "snake_case_2"},
+    {"pytorch_index_url": "https://mirror.example/pytorch/whl/"},
+    {"pytorch_index_url": "http://127.0.0.1:8080/a%20b/whl"},
+]
+
+
+def assert_every_file_parses_and_lints(project: Path) -> None:
+    for path in project.rglob("*"):
+        if not path.is_file():
+            continue
+        text = path.read_text(encoding="utf-8")
+        assert not re.search(r"{{|{%|}}|%}", text), f"Jinja left in {path}"
+        if path.suffix == ".toml":
+            tomllib.loads(text)
+        elif path.suffix in (".yml", ".yaml"):
+            yaml.safe_load(text)
+        elif path.suffix == ".py":
+            ast.parse(text, filename=str(path))
+    for lint in (["check", "."], ["format", "--check", "."]):
+        ruff = subprocess.run([BIN / "ruff", *lint], cwd=project, capture_output=True, text=True)
+        assert ruff.returncode == 0, ruff.stdout + ruff.stderr
+
+
+def assert_the_answers_are_kept_as_typed(project: Path, given: dict) -> None:
+    recorded = yaml.safe_load((project / ".copier-answers.yml").read_text(encoding="utf-8"))
+    metadata = tomllib.loads((project / "pyproject.toml").read_text(encoding="utf-8"))
+    package = recorded["package_name"]
+    assert rules.package_name_error(package) == ""
+    assert metadata["project"]["name"] and re.fullmatch(r"[a-z0-9-]+", metadata["project"]["name"])
+    assert metadata["tool"]["hatch"]["build"]["targets"]["wheel"]["packages"] == [f"src/{package}"]
+    init = ast.parse((project / "src" / package / "__init__.py").read_text(encoding="utf-8"))
+    for key, value in given.items():
+        assert recorded[key] == value, key
+        if key == "description":
+            assert metadata["project"]["description"] == value
+            assert ast.get_docstring(init, clean=False) == (value or "The project package.")
+        if key in ("author_name", "author_email"):
+            assert metadata["project"]["authors"][0][key.removeprefix("author_")] == value
+        if key == "project_name":
+            title = (project / "README.md").read_text(encoding="utf-8").splitlines()[0]
+            assert title == f"# {rules.markdown_text(value)}"
+
+
+@pytest.mark.parametrize("given", ACCEPTED, ids=[repr(a) for a in ACCEPTED])
+def test_any_accepted_answer_gives_a_project_that_parses_and_lints(tmp_path, given):
+    project = render(tmp_path / "project", **{**VALID, **given})
+    assert_every_file_parses_and_lints(project)
+    assert_the_answers_are_kept_as_typed(project, given)
+
+
+@pytest.mark.parametrize("folder", ["test", "code", "profile", "site", "class", "pytest", "日本"])
+def test_the_default_package_name_is_valid_whatever_the_folder(tmp_path, folder):
+    project = render(tmp_path / folder, torch_version="2.13.0")  # no project_name: the folder's
+    recorded = yaml.safe_load((project / ".copier-answers.yml").read_text(encoding="utf-8"))
+    assert recorded["project_name"] == folder
+    assert rules.package_name_error(recorded["package_name"]) == ""
+    assert_every_file_parses_and_lints(project)
+
+
+def test_the_author_defaults_from_git_config_whatever_it_holds(tmp_path, monkeypatch):
+    gitconfig = tmp_path / "gitconfig"
+    gitconfig.write_text('[user]\n\tname = "CORP\\\\jdoe \\"J\\""\n\temail = jdoe@corp.example\n')
+    monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(gitconfig))
+    project = render(tmp_path / "project", **VALID)
+    authors = tomllib.loads((project / "pyproject.toml").read_text())["project"]["authors"]
+    assert authors == [{"name": 'CORP\\jdoe "J"', "email": "jdoe@corp.example"}]
+    assert_every_file_parses_and_lints(project)
+
+
+# The rules themselves, without Copier.
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("My Project", "my_project"),
+        ("2D-Vision", "_2d_vision"),
+        ("Déjà vu", "deja_vu"),
+        ("日本", "my_project"),
+        ("test", "my_test"),
+        ("class", "class_lib"),
+        ("__init__", "init"),
+    ],
+)
+def test_the_default_package_name_applies_its_own_suggestion(name, expected):
+    assert rules.suggest_package_name(name) == expected
+    assert rules.package_name_error(expected) == ""
+
+
+def test_the_distribution_name_falls_back_to_the_package():
+    assert rules.to_distribution_name("My Project") == "my-project"
+    assert rules.to_distribution_name("3D Segmenter") == "3d-segmenter"
+    assert rules.to_distribution_name("日本", "my_project") == "my-project"
+
+
+@pytest.mark.parametrize(
+    "url", ["https://download.pytorch.org/whl", "http://127.0.0.1:8080/whl", "https://m.example/"]
+)
+def test_http_index_urls_are_accepted(url):
+    assert rules.index_url_error(url) == ""
+
+
+@pytest.mark.parametrize(
+    "text", ['a "b" \\ c', "tab\there", "nul\x00", "del\x7f", "é 🚀", "\\u0041", "'''"]
+)
+def test_toml_strings_read_back_as_the_text(text):
+    assert tomllib.loads(f"value = {rules.toml_string(text)}")["value"] == text
+
+
+@pytest.mark.parametrize("text", ['a "b" \\ c', 'ends "', "\\", "'''", '"""', "é 🚀"])
+def test_docstrings_read_back_as_the_text(text):
+    module = ast.parse(rules.python_docstring(text))
+    assert ast.get_docstring(module, clean=False) == text
+
+
+@pytest.mark.tools
+@pytest.mark.parametrize(
+    "names",
+    [{"project_name": "3D Segmenter"}, {"project_name": "Vision", "package_name": "imgcls"}],
+    ids=["3D Segmenter", "imgcls"],
+)
+def test_a_project_builds_whatever_its_names(tmp_path, names):
+    project = render(tmp_path / "project", **{**VALID, **names})
+    sh("uv build", project)
+    [wheel] = (project / "dist").glob("*.whl")
+    package = yaml.safe_load((project / ".copier-answers.yml").read_text())["package_name"]
+    listing = subprocess.run(
+        [BIN / "python", "-m", "zipfile", "-l", wheel], capture_output=True, text=True
+    ).stdout
+    assert f"{package}/__init__.py" in listing and f"{package}/train.py" in listing
+
+
+HOSTILE = {
+    "project_name": 'Ünï "Seg" \\ 3D',
+    "description": 'Say "hi" \\ to <all> """',
+    "author_name": 'DOMAIN\\user "J", Jr.',
+    "author_email": "o'neil+tag@example.co.uk",
+}
+
+
+@pytest.mark.tools
+@pytest.mark.parametrize("manager", ["uv", "pip"])
+def test_a_project_with_hostile_answers_installs_and_keeps_them(tmp_path, stand_in_index, manager):
+    project = render(
+        tmp_path / "project",
+        **{**VALID, **HOSTILE},
+        package_manager=manager,
+        python_version="3.11",
+        pytorch_index_url=stand_in_index.url,
+    )
+    python = install_as_readme_says(project, manager)
+    package = yaml.safe_load((project / ".copier-answers.yml").read_text())["package_name"]
+    distribution = tomllib.loads((project / "pyproject.toml").read_text())["project"]["name"]
+    code = (
+        "import importlib.metadata as m, json, sys\n"
+        f"import {package} as p\n"
+        f"meta = m.metadata({distribution!r})\n"
+        "print(json.dumps([p.__doc__, meta['Summary'], meta['Author-email']]))"
+    )
+    out = subprocess.run([python, "-c", code], capture_output=True, text=True, check=True).stdout
+    doc, summary, author = yaml.safe_load(out)
+    assert doc == summary == HOSTILE["description"]
+    assert "o'neil+tag@example.co.uk" in author and "DOMAIN" in author
+    if manager == "uv":  # the lock check of the project's CI
+        sh("uv lock --check", project)
+    # The README's hook setup works as written (pre-commit comes with the dev group).
+    venv = f"{python.parent}{os.pathsep}{os.environ['PATH']}"
+    for line in readme_commands(project, "Test and lint")[1]:
+        sh(line, project, PATH=venv)
+    assert (project / ".git" / "hooks" / "pre-commit").exists()

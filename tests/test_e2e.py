@@ -12,6 +12,7 @@ from tests.tools import (
     install_as_readme_says,
     installed_version,
     readme_commands,
+    render,
     render_real_cpu_project,
     sh,
     tool_env,
@@ -69,3 +70,26 @@ def test_a_cpu_project_works_with_real_torch(tmp_path, real_cpu_index, manager):
     assert ddp["world_size"] == 2
     # Two ranks on half the global batch each take the same steps as one process.
     assert ddp["losses"] == pytest.approx(losses, rel=1e-4)
+
+
+def test_a_project_with_hostile_answers_passes_its_own_tests(tmp_path, real_cpu_index):
+    """Quotes, backslashes and other scripts in every free-text answer, a package name unlike
+    the project's: the project installs, imports, and its tests and lint pass."""
+    project = render(
+        tmp_path / "project",
+        project_name='Ünï "Seg" \\ 3D',
+        package_name="imgcls",
+        description='Say "hi" \\ to <all> """',
+        author_name='DOMAIN\\user "J", Jr.',
+        author_email="o'neil+tag@example.co.uk",
+        package_manager="uv",
+        torch_version="2.13.0",
+        torch_backend="cpu",
+        python_version="3.11",
+        torch_libraries=[],
+        pytorch_index_url=real_cpu_index.url,
+    )
+    install_as_readme_says(project, "uv")
+    for line in readme_commands(project, "Test and lint")[0]:
+        sh(line, project)
+    assert "ok: the installed torch" in sh("uv run python -m imgcls.doctor", project)

@@ -1,5 +1,6 @@
 """Rendering: every package manager x backend gives the exact files, configured exactly right."""
 
+import ast
 import re
 import subprocess
 from pathlib import Path
@@ -277,3 +278,99 @@ def test_the_readme_create_command_renders_the_default_project(tmp_path):
     assert answers["package_name"] == "my_project"
     assert (answers["package_manager"], answers["torch_backend"]) == ("uv", "cpu")
     assert answers["torch_version"] == "recommended"
+
+
+@pytest.mark.parametrize(
+    "torch", [v for v, r in load_matrix()["releases"].items() if "3.9" in r["python"]]
+)
+def test_a_python_3_9_project_evaluates_no_newer_syntax_at_run_time(copie, torch):
+    """torch 2.6-2.8 offer Python 3.9: `X | None` must stay an unevaluated annotation there."""
+    result = copie.copy(extra_answers=answers("uv", "cuda", torch, python_version="3.9"))
+    assert result.exception is None, result.exception
+    project = result.project_dir
+    for path in project.rglob("*.py"):
+        tree = ast.parse(path.read_text(), feature_version=(3, 9))
+        future = any(
+            isinstance(node, ast.ImportFrom)
+            and node.module == "__future__"
+            and any(alias.name == "annotations" for alias in node.names)
+            for node in tree.body
+        )
+        annotations = [
+            node.annotation if hasattr(node, "annotation") else node.returns
+            for node in ast.walk(tree)
+            if isinstance(node, (ast.arg, ast.AnnAssign))
+            and node.annotation is not None
+            or isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
+            and node.returns
+        ]
+        uses_union = any(
+            isinstance(part, ast.BinOp) and isinstance(part.op, ast.BitOr)
+            for annotation in annotations
+            for part in ast.walk(annotation)
+        )
+        assert future or not uses_union, f"{path}: `X | Y` evaluated on Python 3.9"
+    ruff = subprocess.run(
+        [BIN / "ruff", "check", "--target-version", "py39", "--extend-select", "FA102", "."],
+        cwd=project,
+        capture_output=True,
+        text=True,
+    )
+    assert ruff.returncode == 0, ruff.stdout
+
+
+@pytest.mark.parametrize("manager", MANAGERS)
+@pytest.mark.parametrize("backend", ["cpu", "cuda"])
+def test_a_project_checks_itself(copie, manager, backend):
+    """Hooks and CI catch conflict markers and stale locks; the README's commands are the
+    ones that work for this project."""
+    result = copie.copy(extra_answers=answers(manager, backend))
+    project = result.project_dir
+    pyproject = load_toml(project / "pyproject.toml")
+    assert any(d.startswith("pre-commit>=") for d in pyproject["dependency-groups"]["dev"])
+    hooks = yaml.safe_load((project / ".pre-commit-config.yaml").read_text())
+    assert "check-merge-conflict" in [h["id"] for repo in hooks["repos"] for h in repo["hooks"]]
+    steps = yaml.safe_load((project / ".github/workflows/ci.yml").read_text())["jobs"]["test"]
+    runs = [step.get("run", "") for step in steps["steps"]]
+    assert any("git grep" in run and "<{7}" in run for run in runs)
+    lock_check = {"uv": "uv sync --locked", "poetry": "poetry check --lock", "pip": None}[manager]
+    if lock_check:  # CI installs from the lock and fails when it is stale
+        assert any(run.startswith(lock_check) for run in runs)
+    else:
+        assert not any("lock" in run for run in runs)
+
+    readme = (project / "README.md").read_text()
+    assert readme.index("git init") < readme.index("pre-commit install")
+    updates = [line for line in readme.splitlines() if "copier update" in line]
+    assert updates and all("--defaults" in line for line in updates)
+    assert ("--nproc-per-node gpu" in readme) == (backend != "cpu")
+    assert "--nproc-per-node 2" in readme
+
+
+@pytest.mark.parametrize(
+    ("backend", "torch"),
+    [("cu118", "2.7.1"), ("cu126", "2.13.0"), ("cuda", "2.13.0"), ("rocm", "2.13.0")],
+)
+def test_the_doctor_knows_the_minimum_driver_of_its_cuda_build(copie, backend, torch):
+    result = copie.copy(extra_answers=answers("uv", backend, torch))
+    doctor = (result.project_dir / "src/demo/doctor.py").read_text()
+    drivers = load_matrix()["drivers"]["linux"]
+    expected = {
+        "cu118": f'{{"cu118": "{drivers["cuda11"]}"}}',
+        "cu126": f'{{"cu126": "{drivers["cuda12"]}"}}',
+        "cuda": f'{{"cu130": "{drivers["cuda13"]}"}}',
+    }
+    assert f"MINIMUM_DRIVERS = {expected.get(backend, '{}')}" in doctor
+
+
+def test_both_readmes_install_copier_with_every_extension_the_template_loads(copie):
+    """The one line that gets a Copier able to run this template, in the template's README
+    and in the project's (for its updates)."""
+    extensions = yaml.safe_load((TEMPLATE / "copier.yml").read_text())["_jinja_extensions"]
+    modules = {name.split(".")[0] for name in extensions if not name.startswith("extensions/")}
+    packages = sorted(module.replace("_", "-") for module in modules)
+    line = "uv tool install copier " + " ".join(f"--with {p}" for p in packages)
+    assert line in (TEMPLATE / "README.md").read_text()
+    result = copie.copy(extra_answers=answers("uv", "cpu"))
+    readme = " ".join((result.project_dir / "README.md").read_text().split())
+    assert line in readme

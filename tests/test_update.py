@@ -4,6 +4,8 @@ with `copier update`, keeps the team's edits, and never loses its lockfile."""
 from __future__ import annotations
 
 import filecmp
+import re
+import shlex
 import shutil
 import subprocess
 from pathlib import Path
@@ -134,7 +136,7 @@ class Project:
         for path in self.path.rglob("*"):
             if path.is_file() and ".git" not in path.parts:
                 text = path.read_text(errors="replace")
-                assert "<<<<<<<" not in text and ">>>>>>>" not in text, path
+                assert not re.search(r"^(<{7}|>{7})( |$)", text, flags=re.M), path
 
     def assert_team_edits_kept(self) -> None:
         assert README_LINE in (self.path / "README.md").read_text()
@@ -226,23 +228,14 @@ def test_a_removed_version_stops_the_update_with_the_way_out_and_touches_nothing
 ):
     project = Project(template, tmp_path / "demo", "1.0.0", torch_version="2.6.0")
     template.release("1.1.0", drop=("2.6.0",))
-    before = {p: p.read_bytes() for p in project.path.rglob("*") if p.is_file()}
-
-    result = project.update_with_the_command_line("--defaults")
-
-    assert result.returncode != 0
-    message = result.stdout + result.stderr
+    message = project.update_with_the_command_line("--defaults").stderr
     assert "torch 2.6.0 is not in this template's matrix" in message
     assert "recommended, 2.15.0, 2.14.1" in message
-    assert "copier update --trust --defaults -d torch_version=2.15.0" in message
-    after = {p: p.read_bytes() for p in project.path.rglob("*") if p.is_file()}
-    assert after == before
-    assert git(project.path, "status", "--porcelain") == ""
 
-    # The way out it names works:
-    moved = project.update_with_the_command_line("--defaults", "-d", "torch_version=2.13.0")
-    assert moved.returncode == 0, moved.stderr
-    assert project.dependencies[0] == "torch==2.13.0"
+    assert_refused_with_a_way_out_that_works(project, "-d torch_version=2.15.0")
+
+    assert project.dependencies[0] == "torch==2.15.0"
+    assert git(project.path, "status", "--porcelain") != ""  # updated, for the team to commit
 
 
 def test_the_command_line_update_says_to_relock_and_check_update_sees_it(tmp_path, template):
@@ -316,3 +309,88 @@ def test_a_renamed_question_keeps_its_answer_through_a_migration(tmp_path):
     answers = yaml.safe_load((project.path / ".copier-answers.yml").read_text())
     assert answers["torch_backend"] == "cu130" and "compute_backend" not in answers
     assert "whl/cu130" in (project.path / "pyproject.toml").read_text()
+
+
+def named_update_command(message: str) -> list[str]:
+    """The `copier update ...` a refusal names, as argv with this environment's copier."""
+    [command] = re.findall(r"Update with: (copier update .*)", message)
+    return [str(BIN / "copier"), *shlex.split(command)[1:]]
+
+
+def assert_refused_with_a_way_out_that_works(project: Project, expected: str) -> None:
+    before = {p: p.read_bytes() for p in project.path.rglob("*") if p.is_file()}
+    refused = project.update_with_the_command_line("--defaults")
+    message = refused.stdout + refused.stderr
+    assert refused.returncode != 0
+    assert f"Update with: copier update --trust --defaults {expected}\n" in message
+    assert {p: p.read_bytes() for p in project.path.rglob("*") if p.is_file()} == before
+
+    moved = subprocess.run(
+        named_update_command(message), cwd=project.path, capture_output=True, text=True
+    )
+    assert moved.returncode == 0, moved.stdout + moved.stderr
+
+
+def test_a_cuda_project_with_torchaudio_is_told_the_variant_that_has_it(tmp_path, template):
+    project = Project(
+        template,
+        tmp_path / "demo",
+        "1.0.0",
+        torch_backend="cuda",
+        torch_libraries=["torchvision", "torchaudio"],
+    )
+    template.release("1.1.0", recommend={"cuda": "cu132"})  # torchaudio has no cu132 build
+
+    assert_refused_with_a_way_out_that_works(project, "-d torch_backend=cu130")
+
+    assert "torchaudio==2.11.0" in project.dependencies
+    assert "whl/cu130" in (project.path / "pyproject.toml").read_text()
+
+
+def test_a_rocm_project_is_told_the_torch_that_has_rocm(tmp_path, template):
+    project = Project(template, tmp_path / "demo", "1.0.0", torch_backend="rocm")
+    template.release("1.1.0", recommend={"torch": "2.15.0"})  # no ROCm build of 2.15.0
+
+    assert_refused_with_a_way_out_that_works(project, "-d torch_version=2.14.1")
+
+    assert project.dependencies[0] == "torch==2.13.0"
+    assert "whl/rocm" in (project.path / "pyproject.toml").read_text()
+
+
+def test_an_update_that_conflicts_with_a_team_edit_names_the_files(tmp_path, template):
+    project = Project(template, tmp_path / "demo", "1.0.0", package_manager="uv")
+    pyproject = project.path / "pyproject.toml"
+    pyproject.write_text(
+        pyproject.read_text().replace('"torch==2.13.0",', '"torch==2.13.0",  # tested on A100')
+    )
+    project.commit("Note our hardware")
+    template.release("1.1.0", recommend={"torch": "2.14.1"})
+
+    result = project.update_with_the_command_line("--defaults")
+
+    assert result.returncode == 0  # Copier itself exits 0 with conflicts left
+    message = result.stdout + result.stderr
+    assert "Resolve the conflicts, then commit" in message
+    assert "\n  pyproject.toml\n" in message
+    assert "<<<<<<< before updating" in pyproject.read_text()
+    # What the project's CI runs catches the leftover markers; a resolved project passes.
+    ci_check = next(
+        step["run"]
+        for step in yaml.safe_load((project.path / ".github/workflows/ci.yml").read_text())["jobs"][
+            "test"
+        ]["steps"]
+        if "conflict" in step.get("name", "")
+    )
+    check = subprocess.run(["bash", "-c", ci_check], cwd=project.path, capture_output=True)
+    assert check.returncode == 1 and b"pyproject.toml" in check.stdout
+    git(project.path, "checkout", "--theirs", "--", "pyproject.toml")
+    check = subprocess.run(["bash", "-c", ci_check], cwd=project.path, capture_output=True)
+    assert check.returncode == 0, check.stdout
+
+
+def test_a_clean_update_reports_no_conflicts(tmp_path, template):
+    project = Project(template, tmp_path / "demo", "1.0.0")
+    template.release("1.1.0", recommend={"torch": "2.14.1"})
+    result = project.update_with_the_command_line("--defaults")
+    assert result.returncode == 0, result.stderr
+    assert "Resolve the conflicts" not in result.stdout + result.stderr

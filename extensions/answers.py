@@ -1,0 +1,210 @@
+"""Free-text and name answers: what a valid one is, and how each is written into the files.
+
+Validators read the raw answer (what Copier passes on, before any template sees it) and return
+"" or a refusal that says the fix first, briefly. Filters escape an answer for the format it
+lands in (TOML, Python, Markdown), so no answer that passes can break a generated file.
+"""
+
+from __future__ import annotations
+
+import json
+import keyword
+import re
+import sys
+import unicodedata
+from pathlib import Path
+from urllib.parse import urlsplit
+
+# Names a project package must not take: importing them would shadow a real module, or the
+# project's own tools (tests and builds import these).
+DEV_TOOLS = frozenset(
+    {
+        "pytest",
+        "_pytest",
+        "pluggy",
+        "iniconfig",
+        "ruff",
+        "hatchling",
+        "setuptools",
+        "pkg_resources",
+        "wheel",
+        "pip",
+        "uv",
+        "poetry",
+        "pre_commit",
+        "packaging",
+        "copier",
+        "conftest",
+    }
+)
+SHADOWED_NAMES = (
+    frozenset({"torch", "torchvision", "torchaudio", "test", "tests", "numpy", "src", "setup"})
+    | frozenset({"main", "triton"})
+    | DEV_TOOLS
+    | frozenset(sys.stdlib_module_names)
+)
+FALLBACK_PACKAGE = "my_project"
+# The last path segment of an index URL that names a variant: the template appends it itself.
+VARIANT_SEGMENT = re.compile(r"cpu|xpu|cu\d+|rocm\d+(\.\d+)*", flags=re.IGNORECASE)
+CREDENTIAL_HELP = (
+    "uv reads UV_INDEX_<NAME>_USERNAME / UV_INDEX_<NAME>_PASSWORD, "
+    "poetry reads POETRY_HTTP_BASIC_<NAME>_USERNAME / POETRY_HTTP_BASIC_<NAME>_PASSWORD, "
+    "pip reads ~/.netrc or a keyring"
+)
+
+
+def control_characters(text: str) -> list[str]:
+    """The control characters (newline, tab, NUL, DEL, ...) in `text`, as Python escapes."""
+    return [repr(c)[1:-1] for c in text if unicodedata.category(c) in ("Cc", "Cf", "Zl", "Zp")]
+
+
+def single_line_error(text: str, what: str) -> str:
+    """Why `text` cannot be a one-line answer, or ""."""
+    if found := control_characters(text or ""):
+        return f"Write {what} on one line, without {', '.join(dict.fromkeys(found))}."
+    return ""
+
+
+def project_name_error(name: str) -> str:
+    if error := single_line_error(name, "the project name"):
+        return error
+    if not (name or "").strip():
+        return 'Give the project a name (e.g. "Image Classifier").'
+    return ""
+
+
+def text_error(text: str) -> str:
+    """Description and author name: one line, anything else goes (the files escape it)."""
+    return single_line_error(text, "it")
+
+
+def to_package_name(project_name: str) -> str:
+    """`My Project-2` -> `my_project_2`, `Déjà vu` -> `deja_vu` (letters beyond ASCII are
+    folded to ASCII where they have a form there, dropped otherwise)."""
+    ascii_name = unicodedata.normalize("NFKD", project_name or "").encode("ascii", "ignore")
+    name = re.sub(r"[^a-z0-9]+", "_", ascii_name.decode().lower()).strip("_")
+    return f"_{name}" if name[:1].isdigit() else name
+
+
+def suggest_package_name(text: str) -> str:
+    """A valid package name close to `text` (what a refusal proposes, and the default)."""
+    name = to_package_name(text)
+    if not name.strip("_"):
+        return FALLBACK_PACKAGE
+    if keyword.iskeyword(name) or keyword.issoftkeyword(name):
+        return f"{name}_lib"
+    if name in SHADOWED_NAMES or name.startswith("__"):
+        return f"my_{name.strip('_')}"
+    return name
+
+
+def package_name_error(name: str) -> str:
+    """Why `name` cannot be the import name of the project's package, or ""."""
+    use = f"Use e.g. '{suggest_package_name(name)}'"
+    if not re.fullmatch(r"[a-z_][a-z0-9_]*", name or ""):
+        return (
+            f"{use}: '{name}' is not a valid import name "
+            "(lowercase letters, digits, underscores; no leading digit)."
+        )
+    if not name.strip("_"):
+        return f"{use}: '{name}' has no letter or digit (the distribution name would be empty)."
+    if keyword.iskeyword(name) or keyword.issoftkeyword(name):
+        return f"{use}: '{name}' is a Python keyword."
+    if name.startswith("__") and name.endswith("__"):
+        return f"{use}: '{name}' is a dunder name Python reserves (__main__, __init__, ...)."
+    if name in DEV_TOOLS:
+        return f"{use}: '{name}' would shadow the dev tool of the same name."
+    if name in SHADOWED_NAMES:
+        return f"{use}: '{name}' would shadow the module of the same name."
+    return ""
+
+
+def to_distribution_name(project_name: str, package_name: str = "") -> str:
+    """`My Project` -> `my-project` (the name in pyproject.toml); a project name without
+    ASCII letters or digits takes the package's."""
+    name = to_package_name(project_name).strip("_") or (package_name or "").strip("_")
+    return re.sub(r"_+", "-", name) or FALLBACK_PACKAGE.replace("_", "-")
+
+
+# A PEP 621 author email, as hatchling and `packaging` write it into the metadata: an
+# addr-spec of a dot-atom local part and a domain of dot-separated labels.
+_ATOM = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
+_LABEL = r"[^\W_](?:[\w-]*[^\W_])?"
+EMAIL = re.compile(rf"{_ATOM}(?:\.{_ATOM})*@{_LABEL}(?:\.{_LABEL})+")
+
+
+def email_error(email: str) -> str:
+    if EMAIL.fullmatch(email or ""):
+        return ""
+    return f"Give an address like jane@example.com: '{email}' is not one."
+
+
+def index_url_error(url: str) -> str:
+    """Why `url` cannot be the PyTorch index base, or "" (checked on the raw answer: a
+    newline or space would end the URL early in requirements.txt)."""
+    example = "e.g. https://download.pytorch.org/whl or your mirror's"
+    if re.search(r"\s", url or "") or control_characters(url or ""):
+        return f"Remove the spaces and control characters from the URL ({example})."
+    parts = urlsplit(url or "")
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return f"Give an http(s) URL ({example}): '{url}' is not one."
+    if parts.username or parts.password:
+        return f"Keep credentials out of the URL (it is written to files): {CREDENTIAL_HELP}."
+    if parts.query or parts.fragment:
+        return "Give the index base URL without a query or fragment (e.g. .../whl)."
+    if re.search(r"[^A-Za-z0-9\-._~:/%+,=@]", url):
+        # The URL is written unquoted into shell lines (CI, README) and requirements.txt.
+        return (
+            "Percent-encode the URL's other characters: use letters, digits and - . _ ~ : / % "
+            f"+ , = only ({example})."
+        )
+    last = parts.path.rstrip("/").rsplit("/", 1)[-1]
+    if VARIANT_SEGMENT.fullmatch(last):
+        base = url.rstrip("/").rsplit("/", 1)[0]
+        return f"Give the base, e.g. {base} (the template appends the variant, here '{last}')."
+    return ""
+
+
+def toml_string(text) -> str:
+    """`text` as a TOML basic string, quotes included."""
+    # JSON's escapes (\" \\ \n \t \uXXXX ...) are TOML's; TOML also wants DEL escaped.
+    return json.dumps(str(text), ensure_ascii=False).replace("\x7f", "\\u007f")
+
+
+def python_docstring(text) -> str:
+    """`text` as a one-line Python docstring, triple quotes included."""
+    body = str(text).replace("\\", "\\\\").replace('"', '\\"').strip()
+    return f'"""{body or "The project package."}"""'
+
+
+MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]<>#|&])")
+MARKDOWN_LINE_START = re.compile(r"^(\s*)([-+=]|\d+[.)])")
+
+
+def markdown_text(text) -> str:
+    """`text` as literal Markdown text: its punctuation does not format, link, embed HTML,
+    or start a list or heading."""
+    escaped = MARKDOWN_SPECIAL.sub(r"\\\1", str(text))
+    # `\-` escapes a bullet, `1\.` an ordered list item (a backslash before a digit does not).
+    return MARKDOWN_LINE_START.sub(lambda m: f"{m[1]}{m[2][:-1]}\\{m[2][-1]}", escaped)
+
+
+def folder_name(path) -> str:
+    return Path(str(path)).resolve().name
+
+
+VALIDATORS = {
+    "project_name_error": project_name_error,
+    "package_name_error": package_name_error,
+    "text_error": text_error,
+    "email_error": email_error,
+    "index_url_error": index_url_error,
+}
+FILTERS = {
+    "to_package_name": suggest_package_name,
+    "to_distribution_name": to_distribution_name,
+    "folder_name": folder_name,
+    "toml_string": toml_string,
+    "python_docstring": python_docstring,
+    "markdown_text": markdown_text,
+}
