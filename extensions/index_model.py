@@ -12,7 +12,6 @@ from dataclasses import dataclass, field
 
 from packaging.requirements import Requirement
 from packaging.specifiers import SpecifierSet
-from packaging.version import Version
 
 # The domain libraries a project may pin beside torch, in the order they are offered.
 LIBRARY_NAMES = ("torchvision", "torchaudio", "torchcodec")
@@ -281,8 +280,3 @@ def _merged(*mappings: dict) -> dict[str, tuple[str, ...]]:
         for key, values in mapping.items():
             result[key] = result.get(key, ()) + tuple(values)
     return result
-
-
-def sort_versions(versions) -> list[str]:
-    """Newest first, by PEP 440."""
-    return sorted(versions, key=Version, reverse=True)

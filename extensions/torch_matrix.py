@@ -543,7 +543,6 @@ class Build:
     indexes: dict  # name -> URL of each PyTorch index the project uses
     index_name: str  # the name of the variant's index
     index_url: str
-    cpu_index_url: str
     uv_sources: dict
     uv_conflicts: list
     poetry_dependencies: dict
@@ -605,7 +604,6 @@ def build(answers: dict, matrix: dict | None = None) -> Build:
         indexes=configs.indexes(backends, base),
         index_name=configs.index_name(first.variant),
         index_url=configs.index_url(base, first.variant),
-        cpu_index_url=configs.index_url(base, "cpu"),
         uv_sources=configs.uv_sources(backends),
         uv_conflicts=configs.uv_conflicts(backends),
         poetry_dependencies=configs.poetry_dependencies(backends),

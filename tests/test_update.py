@@ -394,3 +394,48 @@ def test_a_clean_update_reports_no_conflicts(tmp_path, template):
     result = project.update_with_the_command_line("--defaults")
     assert result.returncode == 0, result.stderr
     assert "Resolve the conflicts" not in result.stdout + result.stderr
+
+
+def test_every_backend_of_a_project_moves_together(tmp_path, template):
+    """A cuda project that also installs the CPU build (extra_backends: [cpu], the default):
+    a new recommendation moves the pins of both extras, and the cuda extra's index."""
+    project = Project(
+        template, tmp_path / "demo", "1.0.0", package_manager="uv", torch_backend="cuda"
+    )
+    template.release("1.1.0", recommend={"torch": "2.14.1", "cuda": "cu132"})
+    project.update()
+    pyproject = load_toml(project.path / "pyproject.toml")
+    extras = pyproject["project"]["optional-dependencies"]
+    assert set(extras) == {"cuda", "cpu"}
+    assert all(dependencies[0] == "torch==2.14.1" for dependencies in extras.values())
+    assert all(dependencies[1] == "torchvision==0.29.1" for dependencies in extras.values())
+    sources = pyproject["tool"]["uv"]["sources"]["torch"]
+    assert {"index": "pytorch-cu132", "extra": "cuda", "marker": sources[0]["marker"]} in sources
+    assert {"index": "pytorch-cpu", "extra": "cpu"} in sources
+    project.assert_no_conflicts()
+
+
+def test_a_project_made_before_extra_backends_keeps_its_one_backend(tmp_path, template):
+    """A project whose answers predate `extra_backends` updates cleanly and keeps its shape
+    (torch in [project] dependencies, no extras), instead of taking the new default [cpu]."""
+    project = Project(
+        template,
+        tmp_path / "demo",
+        "1.0.0",
+        package_manager="uv",
+        torch_backend="cuda",
+        extra_backends=[],
+    )
+    answers_file = project.path / ".copier-answers.yml"
+    answers = yaml.safe_load(answers_file.read_text())
+    del answers["extra_backends"]
+    answers_file.write_text(yaml.safe_dump(answers))
+    project.commit("Answers of a template version before extra_backends")
+    template.release("1.1.0", recommend={"torch": "2.14.1"})
+
+    project.update()
+
+    assert project.dependencies[0] == "torch==2.14.1"
+    assert "optional-dependencies" not in load_toml(project.path / "pyproject.toml")["project"]
+    assert yaml.safe_load(answers_file.read_text())["extra_backends"] == []
+    project.assert_no_conflicts()
