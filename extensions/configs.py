@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from packaging.utils import canonicalize_name
 
-from extensions.index_model import CPU, PYPI, Plan
+from extensions.index_model import CPU, PYPI, Plan, family_of
 
 POETRY_PYPI = "PyPI"  # poetry's own name for its default source
 
@@ -47,9 +47,12 @@ class Backend:
         return where_builds_come_from(self.plan)
 
 
-def extra_name(answer: str) -> str:
-    """The extra a backend answer names (PEP 685: `rocm7.1` -> `rocm7-1`)."""
-    return canonicalize_name(answer)
+def extra_name(variant: str, taken=()) -> str:
+    """The extra that installs a backend: its family (`cuda`, `rocm`), so that the name stays
+    when the family's recommended variant moves or the answer names the variant; the variant
+    when another backend took the family (PEP 685: `rocm7.1` -> `rocm7-1`)."""
+    family = family_of(variant)
+    return family if family not in taken else canonicalize_name(variant)
 
 
 def dependencies(backends: list[Backend], pins: dict[str, str]) -> dict[str, list[str]]:

@@ -97,6 +97,7 @@ class Library:
     name: str
     version: str
     requires_python: SpecifierSet
+    requires_torch: str  # its Requires-Dist on torch (`==2.13.0`, `>=2.14.0`), "" for none
     python: tuple[str, ...] = ()  # CPython versions with wheels of it; () = every one of torch's
     missing: tuple[str, ...] = ()  # variants or families without any build of it
     without: dict[str, tuple[str, ...]] = field(default_factory=dict)  # variant/family -> platforms
@@ -251,6 +252,7 @@ def load_model(matrix: dict, facts: dict) -> Model:
                 name=name,
                 version=row[name]["version"],
                 requires_python=SpecifierSet(more.get("requires_python", "")),
+                requires_torch=more.get("requires_torch", f"=={torch}"),
                 python=tuple(more.get("python", ())),
                 missing=tuple(row[name].get("missing", ())),
                 without=_merged(more.get("without", {})),

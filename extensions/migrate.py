@@ -33,6 +33,7 @@ from extensions.torch_matrix import (  # noqa: E402
     answer_errors,
     backend_choices,
     default_python,
+    extra_backends_error,
     family_of,
     python_error,
     resolve_torch,
@@ -69,9 +70,29 @@ def way_out(answers: dict, matrix: dict | None = None) -> dict | None:
             version, changed.get("python_version", ""), matrix
         ):
             changes = {**changes, "python_version": default_python(version, matrix)}
+        extras = changed.get("extra_backends") or []
+        if extras and not torch_version_error(version, matrix):
+            kept = fitting_extra_backends({**answers, **changes}, matrix)
+            if kept != extras:
+                changes = {**changes, "extra_backends": kept}
         if not answer_errors({**answers, **changes}, matrix):
             return {k: v for k, v in changes.items() if answers.get(k) != v}
     return None
+
+
+def fitting_extra_backends(answers: dict, matrix: dict | None = None) -> list[str]:
+    """The project's extra backends that still fit its (changed) answers, in order."""
+    kept: list[str] = []
+    for extra in answers.get("extra_backends") or []:
+        if not extra_backends_error(
+            answers.get("torch_version", RECOMMENDED),
+            answers.get("torch_backend", "cpu"),
+            [*kept, extra],
+            answers.get("torch_libraries") or [],
+            matrix,
+        ):
+            kept.append(extra)
+    return kept
 
 
 def update_command(changes: dict) -> str:
@@ -83,7 +104,15 @@ def update_command(changes: dict) -> str:
     return " ".join(["copier update --trust --defaults", *flags])
 
 
+# Answers that are lists: a `-d KEY=[...]` reaches the migration as the text Copier parses later.
+LIST_ANSWERS = ("torch_libraries", "extra_backends")
+
+
 def check_answers(answers_file: Path, data: dict) -> int:
+    data = {
+        key: yaml.safe_load(value) if key in LIST_ANSWERS and isinstance(value, str) else value
+        for key, value in data.items()
+    }
     answers = {**yaml.safe_load(answers_file.read_text(encoding="utf-8")), **data}
     errors = answer_errors(answers)
     if not errors:

@@ -279,13 +279,19 @@ def answer_errors(answers: dict, matrix: dict | None = None) -> list[str]:
 
 
 def extra_backend_choices(torch_version: str, torch_backend: str, matrix=None) -> dict:
-    """Multiselect choices of `extra_backends`: every backend this torch has, but the one
-    `torch_backend` already installs."""
+    """Multiselect choices of `extra_backends`: every backend this torch has; the one
+    `torch_backend` already installs is listed disabled, with why."""
     primary = resolve_backend(torch_version, torch_backend, matrix)
     return {
-        answer: answer
+        answer: {
+            "value": answer,
+            "validator": (
+                f"'{answer}' is the torch_backend already ({primary}): leave it out"
+                if resolve_backend(torch_version, answer, matrix) == primary
+                else ""
+            ),
+        }
         for answer in backend_choices(torch_version, matrix)
-        if resolve_backend(torch_version, answer, matrix) != primary
     }
 
 
@@ -317,8 +323,12 @@ def extra_backends_error(
             )
         families[family] = answer
         for library in libraries:
-            if error := library_error(library, torch_version, answer, matrix):
-                return f"{error}: leave '{answer}' out of extra_backends or drop {library}"
+            if library_error(library, torch_version, answer, matrix):
+                version = release(torch_version, matrix)[library]["version"]
+                return (
+                    f"Leave '{answer}' out of extra_backends, or {library} out of "
+                    f"torch_libraries: {library} {version} has no {variant} build"
+                )
     return ""
 
 
@@ -356,14 +366,19 @@ def with_companions(
     libraries,
     matrix: dict | None = None,
     python_version: str = "",
+    extra_backends=(),
 ) -> list[str]:
     """The chosen libraries, plus what a chosen one needs (torchcodec beside torchaudio >= 2.9)
-    when it has a build for this torch, backend and Python; in the offered order."""
+    when it has a build for this torch and Python on every backend of the project; in the
+    offered order."""
     chosen = set(libraries or [])
     row = release(torch_version, matrix)
     for library, (companion, since) in COMPANIONS.items():
         needs = library in chosen and Version(row[library]["version"]) >= Version(since)
-        if needs and not library_error(companion, torch_version, backend, matrix, python_version):
+        if needs and not any(
+            library_error(companion, torch_version, b, matrix, python_version)
+            for b in [backend, *extra_backends]
+        ):
             chosen.add(companion)
     return [library for library in LIBRARIES if library in chosen]
 
@@ -580,6 +595,7 @@ def build(answers: dict, matrix: dict | None = None) -> Build:
         answers.get("torch_libraries"),
         matrix,
         answers.get("python_version", ""),
+        answers.get("extra_backends") or [],
     )
     chosen = pins(torch_version, libraries, matrix)
     extra_answers = answers.get("extra_backends") or []
@@ -587,7 +603,8 @@ def build(answers: dict, matrix: dict | None = None) -> Build:
     for answer in [answers["torch_backend"], *extra_answers]:
         variant = resolve_backend(torch_version, answer, matrix)
         the_plan = plan(the_release, variant, chosen, model().platforms, answers["package_manager"])
-        extra = configs.extra_name(answer) if extra_answers else ""
+        taken = [b.extra for b in backends]
+        extra = configs.extra_name(variant, taken) if extra_answers else ""
         requirements = f"requirements-{extra}.txt" if backends else "requirements.txt"
         backends.append(configs.Backend(answer, the_plan, extra, requirements))
     first = backends[0]

@@ -142,8 +142,8 @@ def release_stubs(release: Release, model: Model) -> dict[tuple[str, str], list[
                 for dependency, dependency_version in TORCH_PYPI_REQUIRES.items():
                     copy = Stub(dependency, dependency_version, "3", "any")
                     pages.setdefault((variant, dependency), []).append(copy)
-            elif name == "torchvision":
-                requires = [f"torch=={release.torch}"]
+            elif library.requires_torch:
+                requires = [f"torch{library.requires_torch}"]
             for platform in release.platforms_of(variant, name):
                 label = release.label(variant, platform)
                 full = f"{version}+{label}" if label else version

@@ -1,9 +1,12 @@
 """The model of the PyTorch index, and where each platform of a project gets its build."""
 
 import itertools
+import re
+import urllib.request
 
 import pytest
 from packaging.markers import Marker
+from packaging.utils import parse_wheel_filename
 
 from extensions import configs
 from extensions.index_model import CPU, PYPI, family_of, plan
@@ -173,3 +176,36 @@ def test_the_build_gives_every_file_the_same_plan():
         ("win32", "AMD64"): ("xpu",),
         ("darwin", "arm64"): ("cpu",),
     }
+
+
+@pytest.mark.parametrize(
+    ("torch", "variant"),
+    [("2.13.0", "cpu"), ("2.13.0", "rocm7.2"), ("2.9.1", "cu130"), ("2.14.1", "xpu")],
+)
+def test_the_stand_in_index_serves_what_the_model_says(stand_in_index, torch, variant):
+    """Each package page lists, for this release, one build per platform the model gives the
+    variant, with the model's local label and platform tag; the index-only packages are on
+    their variant's page."""
+    release = MODEL.releases[torch]
+    for package in ("torch", "torchvision"):
+        served = set()
+        base = torch if package == "torch" else release.libraries[package].version
+        for name in page_wheels(f"{stand_in_index.url}/{variant}/{package}/"):
+            _, version, _, tags = parse_wheel_filename(name)
+            if version.base_version == base:
+                served |= {(str(version), tag.platform) for tag in tags}
+        expected = set()
+        for platform in release.platforms_of(variant, package):
+            label = release.label(variant, platform)
+            tag = PLATFORMS.by_name[platform].wheel_tag.format(
+                macos=release.macos.replace(".", "_")
+            )
+            expected.add((f"{base}+{label}" if label else base, tag))
+        assert served == expected, (package, variant)
+    for requirement in release.requirements(variant):
+        assert page_wheels(f"{stand_in_index.url}/{variant}/{requirement.name}/")
+
+
+def page_wheels(url: str) -> list[str]:
+    with urllib.request.urlopen(url) as response:
+        return re.findall(r">([^<>]+\.whl)<", response.read().decode())

@@ -75,7 +75,6 @@ def test_each_manager_and_backend_renders_a_complete_configured_project(
     result = copie.copy(extra_answers=answers(manager, backend, torch))
     assert result.exception is None, result.exception
     project = result.project_dir
-    backend_answer = backend
     variant = CASES[(backend, torch)]
 
     extras = variant != "cpu"
@@ -104,8 +103,8 @@ def test_each_manager_and_backend_renders_a_complete_configured_project(
     if extras:  # one extra per backend: torch_backend's, and cpu
         assert pyproject["project"]["dependencies"] == ["numpy"]
         assert pyproject["project"]["optional-dependencies"] == {
-            backend: [*pins, *index_only] if backend == extra_name(backend_answer) else pins
-            for backend in (extra_name(backend_answer), "cpu")
+            backend: [*pins, *index_only] if backend == extra_name(variant) else pins
+            for backend in (extra_name(variant), "cpu")
         }
     else:
         assert pyproject["project"]["dependencies"] == [*pins, *index_only, "numpy"]

@@ -121,9 +121,12 @@ def expected_installs(the_build, backend, platform) -> dict[str, str]:
     source = backend.plan.sources[platform]
     label = f"+{source.label}" if source.label else ""
     expected = {name: version + label for name, version in the_build.pins.items()}
+    environment = {**model().platforms.by_name[platform].environment(PYTHON), "extra": ""}
     if source.index == backend.variant:
         expected |= {
-            canonicalize_name(r.name): pinned_version(r) for r in backend.plan.requirements()
+            canonicalize_name(r.name): pinned_version(r)
+            for r in backend.plan.requirements()
+            if not r.marker or r.marker.evaluate(environment)
         }
     return expected
 
@@ -179,6 +182,8 @@ def poetry_locked_for(locked, backend, platform, hostile_url) -> dict[str, str]:
     environment = {**platform.environment(PYTHON), "extra": backend.extra}
     found = {}
     for package in locked:
+        if package["marker"] is None:
+            continue
         if not package["marker"] or Marker(package["marker"]).evaluate(environment):
             name = canonicalize_name(package["name"])
             assert name not in found, f"{name} locked twice for {platform.title}"
@@ -186,6 +191,13 @@ def poetry_locked_for(locked, backend, platform, hostile_url) -> dict[str, str]:
             if package["source"] == hostile_url and name in backend.plan.packages:
                 assert backend.plan.sources[platform.name].index == PYPI, package
     return found
+
+
+def main_group_marker(markers) -> str | None:
+    """poetry.lock writes `markers = {main = "...", dev = "..."}` for a package that several
+    dependency groups need under different markers: the project's own (main) one counts;
+    None for a package of the dev group alone."""
+    return markers.get("main") if isinstance(markers, dict) else markers
 
 
 def locked_packages(project, manager) -> list[dict]:
@@ -205,7 +217,7 @@ def locked_packages(project, manager) -> list[dict]:
             "name": p["name"],
             "version": p["version"],
             "source": p.get("source", {}).get("url", ""),
-            "marker": p.get("markers", ""),
+            "marker": main_group_marker(p.get("markers", "")),
         }
         for p in load_toml(project / "poetry.lock")["package"]
     ]
@@ -255,3 +267,26 @@ def test_torchcodec_installs_beside_torchaudio_from_the_pytorch_index(
     assert installed_version(python, "torchaudio") == "2.11.0+cu130"
     assert installed_version(python, "torchcodec") == "0.16.0+cu130"
     assert installed_origins(python)["torchcodec"] == PYTORCH_INDEX
+
+
+@pytest.mark.parametrize("manager", MANAGERS)
+@pytest.mark.parametrize("backend", ["cpu", "cuda"])
+def test_the_recommended_default_project_installs(
+    tmp_path, stand_in_index, hostile_index, manager, backend
+):
+    """The defaults (recommended torch, torchvision) as a user takes them, on Python 3.11."""
+    project = render(
+        tmp_path / "project",
+        project_name="Demo",
+        package_manager=manager,
+        torch_backend=backend,
+        python_version=PYTHON,
+        pytorch_index_url=stand_in_index.url,
+    )
+    the_build = build(yaml.safe_load((project / ".copier-answers.yml").read_text()))
+    assert the_build.torch == model().releases[the_build.torch].torch
+    python = install_as_readme_says(project, manager, default_index=hostile_index.url)
+    label = the_build.plan.sources["linux-x86_64"].label
+    assert installed_version(python, "torch") == f"{the_build.torch}+{label}"
+    assert installed_version(python, "torchvision") == f"{the_build.pins['torchvision']}+{label}"
+    assert HOSTILE not in installed_origins(python).values()
