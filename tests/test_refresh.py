@@ -1,7 +1,12 @@
 """`python -m extensions.refresh` rebuilds the matrix from two sources, PyPI and the PyTorch
 index, deterministically; `--check` changes nothing and says what is out of date; a fault of
 any kind leaves every file byte-identical. Against stand-ins of both sources on 127.0.0.1: the
-PyPI recorded in tests/data/pypi_facts.yml, and the index the model describes."""
+PyPI recorded in tests/data/pypi_facts.yml, and the index the model describes.
+
+The stand-in PyPI also holds what real PyPI holds under the names of torch's dependencies: the
+PyPI-hosted ones the stubs require, and the stale namesakes of the index-only triton packages
+(index notes F4), so that the rule "index-only: no release on PyPI satisfies it" meets the real
+shapes."""
 
 import copy
 import shutil
@@ -14,7 +19,7 @@ from extensions import refresh
 from extensions.index_model import load_model
 from extensions.torch_matrix import FACTS_PATH, MATRIX_PATH, load_facts, load_matrix
 from tests.pypi_stand_in import PyPIContent, Release, StandInPyPI, recorded_pypi
-from tests.pytorch_index import IndexContent, StandInIndex
+from tests.pytorch_index import TORCH_PYPI_REQUIRES, IndexContent, StandInIndex
 
 RECORDED = Path(__file__).with_name("data") / "pypi_facts.yml"
 PYPI_FACTS = yaml.safe_load(RECORDED.read_text())
@@ -47,8 +52,25 @@ def index_content(matrix=None, facts=None, **more) -> IndexContent:
     return IndexContent(model=load_model(matrix or load_matrix(), facts or load_facts()), **more)
 
 
+# Same-named projects on PyPI that are not the index's packages (F4, read 2026-11-30).
+NAMESAKES = {
+    "pytorch-triton-rocm": ("2.0.0", "2.1.0"),
+    "triton-rocm": ("3.0.0rc1",),
+    "triton-xpu": ("0.0.2", "3.0.0b1", "3.3.0b1"),
+    "rocm": ("0.1.0",),
+}
+
+
 def pypi_content(*extra: Release) -> PyPIContent:
-    return PyPIContent([*recorded_pypi(PYPI_FACTS), *extra])
+    hosted = [
+        Release(name, version, ("py3-none-any",))
+        for name, versions in {
+            **{n: (v,) for n, v in TORCH_PYPI_REQUIRES.items()},
+            **NAMESAKES,
+        }.items()
+        for version in versions
+    ]
+    return PyPIContent([*recorded_pypi(PYPI_FACTS), *hosted, *extra])
 
 
 def with_new_release():
