@@ -40,9 +40,11 @@ from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.tags import Tag
 from packaging.utils import (
     BuildTag,
+    InvalidSdistFilename,
     InvalidWheelFilename,
     NormalizedName,
     canonicalize_name,
+    parse_sdist_filename,
     parse_wheel_filename,
 )
 from packaging.version import InvalidVersion, Version
@@ -79,6 +81,10 @@ class PyPIError(Exception):
     """The index could not tell what was asked; the message says which URL and why."""
 
 
+class NotFound(PyPIError):
+    """The index has no such page (HTTP 404, or 403 as S3-backed indexes answer)."""
+
+
 # --- the file list ---------------------------------------------------------------------------
 
 
@@ -110,17 +116,9 @@ class Wheel:
 
 def wheels(index_url: str, project: str) -> list[Wheel]:
     """The wheels an index lists for a project, in the listing's order."""
-    url = f"{index_url.rstrip('/')}/{canonicalize_name(project)}/"
-    response = _get(url, {"Accept": ACCEPT})
-    content_type = response.headers.get_content_type()
-    if content_type == JSON_TYPE:
-        files = _json_files(url, response.body)
-    elif content_type in HTML_TYPES:
-        files = _html_files(response.body)
-    else:
-        raise PyPIError(f"{url} is not a package index page (Content-Type: {content_type})")
+    url, base, files, _ = _project_page(index_url, project)
     listed = [
-        _wheel(urljoin(response.url, file["url"]), file)
+        _wheel(urljoin(base, file["url"]), file)
         for file in files
         if file["filename"].endswith(".whl")
     ]
@@ -129,7 +127,52 @@ def wheels(index_url: str, project: str) -> list[Wheel]:
     return listed
 
 
-def _json_files(url: str, body: bytes) -> list[dict]:
+def versions(index_url: str, project: str) -> set[Version]:
+    """Every version an index lists a file of (wheel or sdist; PEP 700 `versions` where the
+    page has it); the empty set when the index has no page for the project. File names that
+    name no version (old installers, eggs) do not count."""
+    try:
+        _, _, files, listed = _project_page(index_url, project)
+    except NotFound:
+        return set()
+    if listed is not None:
+        return {Version(v) for v in listed if _is_version(v)}
+    found = set()
+    for file in files:
+        filename = unquote(file["filename"])
+        try:
+            if filename.endswith(".whl"):
+                found.add(parse_wheel_filename(filename)[1])
+            elif filename.endswith((".tar.gz", ".zip")):
+                found.add(parse_sdist_filename(filename)[1])
+        except (InvalidWheelFilename, InvalidSdistFilename, InvalidVersion):
+            continue
+    return found
+
+
+def _is_version(text: str) -> bool:
+    try:
+        Version(text)
+    except InvalidVersion:
+        return False
+    return True
+
+
+def _project_page(index_url: str, project: str) -> tuple[str, str, list[dict], list | None]:
+    """(the page's URL, the base of its links, its file entries, its PEP 700 `versions`)."""
+    url = f"{index_url.rstrip('/')}/{canonicalize_name(project)}/"
+    response = _get(url, {"Accept": ACCEPT})
+    content_type = response.headers.get_content_type()
+    if content_type == JSON_TYPE:
+        page = _json_page(url, response.body)
+        listed = page.get("versions")
+        return url, response.url, page["files"], listed if isinstance(listed, list) else None
+    if content_type in HTML_TYPES:
+        return url, response.url, _html_files(response.body), None
+    raise PyPIError(f"{url} is not a package index page (Content-Type: {content_type})")
+
+
+def _json_page(url: str, body: bytes) -> dict:
     try:
         page = json.loads(body)
     except ValueError as error:
@@ -141,7 +184,7 @@ def _json_files(url: str, body: bytes) -> list[dict]:
         or not all(isinstance(f, dict) and {"filename", "url"} <= f.keys() for f in page["files"])
     ):
         raise PyPIError(f"{url} is not a PEP 691 project page (no meta.api-version or files)")
-    return page["files"]
+    return page
 
 
 class _Anchors(HTMLParser):
@@ -356,7 +399,8 @@ def _get(url: str, headers: Mapping[str, str] | None = None) -> _Response:
         with urllib.request.urlopen(request, timeout=TIMEOUT_S) as response:
             return _Response(response.status, response.url, response.headers, response.read())
     except urllib.error.HTTPError as error:
-        raise PyPIError(f"{url} answered HTTP {error.code} {error.reason}") from error
+        kind = NotFound if error.code in (403, 404) else PyPIError
+        raise kind(f"{url} answered HTTP {error.code} {error.reason}") from error
     except (urllib.error.URLError, OSError) as error:
         raise PyPIError(f"cannot reach {url}: {getattr(error, 'reason', error)}") from error
 

@@ -13,10 +13,30 @@ and which torch and library versions each variant serves, on which platforms (wh
 parsed with `packaging`). A library is paired with the newest release that admits the torch
 and that the index serves beside it.
 
+The index-only dependencies (`index_requires` in index_facts.yml) come from the variants' own
+wheels: one torch wheel's METADATA per release and variant, read from the variant's page by
+HTTP range reads (`pypi.metadata`). A Requires-Dist that applies somewhere the variant installs
+is index-only when no release on PyPI satisfies it (PEP 440, pre-releases only where the
+specifier allows them) and the variant's page lists one that does. The evidence (F1, F4 of the
+index notes) shows why the rule is "PyPI hosts no satisfying version", not "PyPI hosts the
+name" nor "PyPI's torch does not require it":
+- the triton packages are index-only yet their names exist on PyPI as other, stale projects:
+  `pytorch-triton-rocm` up to 2.1.0, `triton-rocm` 3.0.0rc1, `triton-xpu` pre-releases up to
+  3.3.0b1 (`pytorch-triton-xpu` is not there at all), while torch pins `==3.5.1`, `~=3.8.0`...;
+  +rocm7.14's `rocm[...]==7.14.*` meets only a 0.1.0 placeholder;
+- `+xpu` wheels' Intel runtime (intel-cmplr-lib-rt, intel-sycl-rt, mkl, tbb, umf, ...) and
+  `+cu126` wheels' `nvidia-*-cu12` are on PyPI, though PyPI's torch of the same release does
+  not require them (its Linux build is another CUDA, its Windows build CPU).
+A same-named project on PyPI that happens to hold a satisfying version would be taken for the
+real one: no listing can tell them apart, so the recorded facts keep their human evidence, and
+a release on PyPI never overrides it silently (the drift says so).
+
 Kept as they are: the human choices (`recommended`, `tools`, each row's `status`,
 `accelerator_api`, `constraints`, `unconfirmed` and `withheld`: variants a row does not offer,
-with why) and the index facts that no reachable source proves (`index_facts.yml`, with their
-evidence). A new release gets the index facts the sources show (platforms, PyPI's builds).
+with why) and the index facts of the releases already recorded (`index_facts.yml`, with their
+evidence): where the sources disagree with them (PyPI's builds, the index-only dependencies)
+that is drift, reported, and corrected by hand. A new release gets the index facts the sources
+show (platforms, PyPI's builds, the index-only dependencies).
 
 Every fault (an unreachable index, an HTTP error, a page that lists no wheels, a variant the
 matrix uses that the index no longer serves, a bad `--recommend`) stops it before anything is
@@ -31,7 +51,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
+from packaging.requirements import Requirement
 from packaging.specifiers import SpecifierSet
+from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
 from extensions import pypi
@@ -115,6 +137,7 @@ class IndexView:
 
     variants: list[str]
     served: dict[str, dict[str, dict[Version, dict[str, str]]]] = field(default_factory=dict)
+    torch_wheels: dict[str, list[pypi.Wheel]] = field(default_factory=dict)  # variant -> listing
 
     def platforms(self, variant: str, package: str, version: str | Version) -> dict[str, str]:
         return self.served.get(variant, {}).get(package, {}).get(Version(str(version)), {})
@@ -159,10 +182,11 @@ def read_index(index_url: str, variants: list[str] | None, needed: set[str]) -> 
             try:
                 files = pypi.wheels(base, package)
             except pypi.PyPIError as error:
-                absent = "HTTP 403" in str(error) or "HTTP 404" in str(error)
-                if package != "torch" and absent:
+                if package != "torch" and isinstance(error, pypi.NotFound):
                     continue
                 raise RefreshError(f"variant {variant}: {error}") from error
+            if package == "torch":
+                view.torch_wheels[variant] = files
             versions: dict[Version, dict[str, str]] = {}
             for wheel in files:
                 public = Version(wheel.version.public)
@@ -203,6 +227,118 @@ def admits(library: str, release: pypi.LibraryRelease, torch: Version) -> bool |
     table = TABLE_PAIRINGS.get(library, {})
     line = f"{release.version.major}.{release.version.minor}"
     return SpecifierSet(table[line]).contains(torch) if line in table else None
+
+
+# --- the index-only dependencies -------------------------------------------------------------
+
+IndexRequires = dict[str, dict[str, tuple[Requirement, ...]]]  # torch -> variant -> requirements
+
+
+def satisfied(requirement: Requirement, released: set[Version]) -> bool:
+    """Whether some release satisfies the requirement's specifier (PEP 440: a pre-release only
+    where the specifier names one, or where no final release satisfies it)."""
+    return any(True for _ in requirement.specifier.filter(released))
+
+
+def applies(requirement: Requirement, platforms, pythons) -> bool:
+    """Whether a Requires-Dist applies on some platform and Python (not with an extra only)."""
+    if requirement.marker is None:
+        return True
+    return any(
+        requirement.marker.evaluate(pypi.environment(platform, python))
+        for platform in platforms
+        if platform in pypi.ENVIRONMENTS
+        for python in pythons
+    )
+
+
+def read_index_requires(
+    index_url: str, pypi_url: str, view: IndexView, rows: dict[str, dict]
+) -> IndexRequires:
+    """Per release (`rows`: torch -> matrix row) and each variant it offers, the Requires-Dist
+    of one of its torch wheels (Linux x86_64 where there is one) that only the index hosts: no
+    release on PyPI satisfies it, one on the variant's page does (see the module's doc)."""
+    on_pypi: dict[str, set[Version]] = {}
+    found: IndexRequires = {}
+    for torch, row in rows.items():
+        version = Version(torch)
+        found[torch] = {}
+        for variant in row["variants"]:
+            base = f"{index_url.rstrip('/')}/{variant}"
+            listing = view.torch_wheels.get(variant, ())
+            files = [w for w in listing if Version(w.version.public) == version]
+            if not files:
+                continue
+            linux = [w for w in files if "linux-x86_64" in w.platforms]
+            wheel = pypi._representative(linux or files)
+            platforms = view.platforms(variant, "torch", version)
+            index_only = []
+            try:
+                for requirement in pypi.metadata(wheel).requires_dist or []:
+                    if not applies(requirement, platforms, row["python"]):
+                        continue
+                    name = canonicalize_name(requirement.name)
+                    if name not in on_pypi:
+                        on_pypi[name] = pypi.versions(pypi_url, name)
+                    if satisfied(requirement, on_pypi[name]):
+                        continue
+                    if not satisfied(requirement, pypi.versions(base, name)):
+                        raise RefreshError(
+                            f"{wheel.filename} requires `{requirement}`, which neither PyPI nor "
+                            f"{base} serves: a broken release? (check the index)"
+                        )
+                    index_only.append(requirement)
+            except pypi.PyPIError as error:
+                raise RefreshError(f"variant {variant}: {error}") from error
+            found[torch][variant] = tuple(index_only)
+    return found
+
+
+def requirement_text(requirement: Requirement) -> str:
+    """As index_facts.yml writes a requirement: packaging's form, markers in single quotes."""
+    return str(requirement).replace('"', "'")
+
+
+def by_family(per_variant: dict[str, tuple[Requirement, ...]]) -> dict[str, list[str]]:
+    """`index_requires` as index_facts.yml records it: by family where all the family's
+    variants agree, else by variant; nothing for a variant without any."""
+    result: dict[str, list[str]] = {}
+    for family in FAMILIES:
+        own = {v: r for v, r in per_variant.items() if family_of(v) == family}
+        if not any(own.values()):
+            continue
+        if len({frozenset(map(str, r)) for r in own.values()}) == 1:
+            result[family] = [requirement_text(r) for r in next(iter(own.values()))]
+        else:
+            result |= {v: [requirement_text(x) for x in r] for v, r in own.items() if r}
+    return result
+
+
+def recorded_requires(facts: dict, variant: str) -> tuple[Requirement, ...]:
+    """A recorded release's index-only dependencies of a variant (its own, else its family's),
+    as `index_model.Release.requirements` reads them."""
+    table = facts.get("index_requires", {})
+    return tuple(map(Requirement, table.get(variant, table.get(family_of(variant), ()))))
+
+
+def index_requires_drift(facts: dict, found: IndexRequires) -> list[str]:
+    """Where the recorded index-only dependencies of a release disagree with its wheels'
+    METADATA on the index."""
+    lines = []
+    for torch, per_variant in found.items():
+        recorded = facts["releases"].get(torch)
+        if recorded is None:
+            continue
+        for variant, requirements in per_variant.items():
+            said = recorded_requires(recorded, variant)
+            if set(map(str, said)) != set(map(str, requirements)):
+                before = [requirement_text(r) for r in said]
+                after = [requirement_text(r) for r in requirements]
+                lines.append(
+                    f"~ torch {torch} index_requires {variant}: {before} -> {after} (its "
+                    "METADATA on the index; correct index_facts.yml and its evidence by hand)"
+                )
+    return lines
 
 
 # --- the refreshed matrix --------------------------------------------------------------------
@@ -309,11 +445,17 @@ def check_recommendation(matrix: dict) -> None:
 
 
 def new_release_facts(
-    torch: str, facts: dict, pypi_view: PyPIView, view: IndexView, row: dict
+    torch: str,
+    facts: dict,
+    pypi_view: PyPIView,
+    view: IndexView,
+    row: dict,
+    index_requires: dict[str, tuple[Requirement, ...]],
 ) -> dict:
     """The index facts of a release the matrix did not have, as PyPI and the index show them:
     PyPI's macOS minimum and builds, the platforms each variant lacks or serves unlabeled, the
-    libraries' Requires-Python and Pythons."""
+    index-only dependencies (its wheels' METADATA), the libraries' Requires-Python and
+    Pythons."""
     version, release = Version(torch), pypi_view.releases[torch]
     result: dict = {
         "macos": str(release.wheels.macos_minimum or "11.0"),
@@ -332,6 +474,8 @@ def new_release_facts(
             unlabeled[variant] = sorted(bare)
     result |= {"without": without} if without else {}
     result |= {"unlabeled": unlabeled} if unlabeled else {}
+    requires = by_family(index_requires)
+    result |= {"index_requires": requires} if requires else {}
     libraries = {}
     for name in LIBRARY_NAMES:
         if name not in row:
@@ -344,7 +488,8 @@ def new_release_facts(
             entry = {"requires_python": str(chosen.requires_python), **entry}
         libraries[name] = entry
     result |= {"libraries": libraries} if libraries else {}
-    return result | {"evidence": {"pypi_builds": "P1", "variants": "R1"}}
+    evidence = {"pypi_builds": "P1", "variants": "R1"}
+    return result | {"evidence": evidence | ({"index_requires": "R1 P1"} if requires else {})}
 
 
 # --- drift -----------------------------------------------------------------------------------
@@ -528,12 +673,17 @@ def refresh(
                 "offers: refusing to drop it (a partial fault? check the index)"
             )
     new = refreshed_matrix(matrix, pypi_view, view, recommend or {})
+    rows = {torch: new["releases"][torch] for torch in pypi_view.releases}
+    found = read_index_requires(index_url, pypi_url, view, rows)
     added = {
-        torch: new_release_facts(torch, facts, pypi_view, view, new["releases"][torch])
+        torch: new_release_facts(
+            torch, facts, pypi_view, view, new["releases"][torch], found.get(torch, {})
+        )
         for torch in new["releases"]
         if torch not in facts["releases"]
     }
     lines = summary(matrix, new) + facts_drift(facts, pypi_view)
+    lines += index_requires_drift(facts, found)
     lines += unoffered_on_the_index(new, view)
     new_text = dump(new, *split_file(text))
     new_readme = with_table(readme, new)

@@ -5,8 +5,11 @@
 version label and platform tags of each variant and platform (unlabeled where the model says
 so), torch's real Requires-Dist shape (the index-only triton packages, served only on their
 variant's page), the libraries' Requires-Python exclusions, and HTTP 403 for a page that does
-not exist. The wheels are tiny stubs; real wheels (e.g. a real CPU torch) can be served beside
-them from a folder.
+not exist. Like the real index it honours `Range` on wheels (206 and `Content-Range`), so a
+wheel's METADATA can be read without the wheel; it does not advertise it (`Accept-Ranges`), so
+resolvers download whole stubs as before. `IndexContent.requests` logs each wheel request.
+The wheels are tiny stubs; real wheels (e.g. a real CPU torch) can be served beside them from a
+folder.
 
 `HostileIndex` stands for a project's default index (PyPI): it passes every page through to
 the real PyPI, except that it serves its own torch, torchvision, torchaudio and index-only
@@ -39,6 +42,7 @@ from packaging.version import Version
 
 from extensions.index_model import Model, Release, family_of
 from extensions.torch_matrix import model as template_model
+from tests.pypi_stand_in import _byte_range
 
 PYTORCH_INDEX = "pytorch-index"  # the Summary of the stand-in PyTorch index's stubs
 HOSTILE = "hostile"  # ... and of the hostile default index's
@@ -179,6 +183,8 @@ class IndexContent:
     model: Model = field(default_factory=template_model)
     real_wheels: dict[str, list[Path]] = field(default_factory=dict)  # variant -> files
     faults: dict[str, tuple[int, str]] = field(default_factory=dict)  # path -> (status, body)
+    # Each wheel request: (variant/filename, its Range header, the status answered).
+    requests: list[tuple[str, str | None, int]] = field(default_factory=list)
     _hashes: dict[tuple[str, str], str] = field(default_factory=dict, repr=False)
 
     @cached_property
@@ -329,10 +335,7 @@ def _handler(content: IndexContent):
             if len(parts) == 1:
                 return self._page([f"{p}/" for p in content.packages(root)])
             if len(parts) == 2 and parts[1].endswith(".whl"):
-                data = content.wheel(root, parts[1])
-                if data is None:
-                    return self._send(404, b"Not Found", "text/plain")
-                return self._send(200, data, "application/octet-stream")
+                return self._wheel(root, parts[1])
             if len(parts) == 2 and (files := content.files(root, parts[1])):
                 # Like the real index: absolute links, %2B for '+', a sha256 fragment.
                 links = [
@@ -343,6 +346,23 @@ def _handler(content: IndexContent):
             if len(parts) == 2 and (passed := content.upstream(parts[1])):
                 return self._send(passed[0], passed[1], "text/html")
             return self._send(403, b"Forbidden", "text/plain")
+
+        def _wheel(self, root, filename):
+            data = content.wheel(root, filename)
+            asked = self.headers.get("Range")
+            span = _byte_range(asked, len(data)) if data is not None else None
+            status = 404 if data is None else 206 if span else 200
+            content.requests.append((f"{root}/{filename}", asked, status))
+            if data is None:
+                return self._send(404, b"Not Found", "text/plain")
+            if span is None:
+                return self._send(200, data, "application/octet-stream")
+            first, last = span
+            if first >= len(data) or first > last:
+                headers = {"Content-Range": f"bytes */{len(data)}"}
+                return self._send(416, b"", "text/plain", headers)
+            headers = {"Content-Range": f"bytes {first}-{last}/{len(data)}"}
+            return self._send(206, data[first : last + 1], "application/octet-stream", headers)
 
         def _page(self, links, names=None):
             anchors = "\n".join(
@@ -356,10 +376,12 @@ def _handler(content: IndexContent):
             self.head_only = True
             self.do_GET()
 
-        def _send(self, status, body, content_type):
+        def _send(self, status, body, content_type, headers=None):
             self.send_response(status)
             self.send_header("Content-Type", content_type)
             self.send_header("Content-Length", str(len(body)))
+            for key, value in (headers or {}).items():
+                self.send_header(key, value)
             self.end_headers()
             if not getattr(self, "head_only", False):
                 self.wfile.write(body)

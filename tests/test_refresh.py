@@ -1,7 +1,12 @@
 """`python -m extensions.refresh` rebuilds the matrix from two sources, PyPI and the PyTorch
 index, deterministically; `--check` changes nothing and says what is out of date; a fault of
 any kind leaves every file byte-identical. Against stand-ins of both sources on 127.0.0.1: the
-PyPI recorded in tests/data/pypi_facts.yml, and the index the model describes."""
+PyPI recorded in tests/data/pypi_facts.yml, and the index the model describes.
+
+The stand-in PyPI also holds what real PyPI holds under the names of torch's dependencies: the
+PyPI-hosted ones the stubs require, and the stale namesakes of the index-only triton packages
+(index notes F4), so that the rule "index-only: no release on PyPI satisfies it" meets the real
+shapes."""
 
 import copy
 import shutil
@@ -9,12 +14,14 @@ from pathlib import Path
 
 import pytest
 import yaml
+from packaging.requirements import Requirement
+from packaging.version import Version
 
 from extensions import refresh
 from extensions.index_model import load_model
 from extensions.torch_matrix import FACTS_PATH, MATRIX_PATH, load_facts, load_matrix
 from tests.pypi_stand_in import PyPIContent, Release, StandInPyPI, recorded_pypi
-from tests.pytorch_index import IndexContent, StandInIndex
+from tests.pytorch_index import TORCH_PYPI_REQUIRES, IndexContent, StandInIndex
 
 RECORDED = Path(__file__).with_name("data") / "pypi_facts.yml"
 PYPI_FACTS = yaml.safe_load(RECORDED.read_text())
@@ -32,6 +39,10 @@ def snapshot(folder: Path) -> dict[str, bytes]:
     return {p.name: p.read_bytes() for p in sorted(folder.iterdir())}
 
 
+def load_facts_from(folder: Path) -> dict:
+    return yaml.safe_load((folder / FACTS_PATH.name).read_text())
+
+
 def run(folder, index, pypi, **options) -> refresh.Outcome:
     return refresh.refresh(
         index.url,
@@ -47,8 +58,25 @@ def index_content(matrix=None, facts=None, **more) -> IndexContent:
     return IndexContent(model=load_model(matrix or load_matrix(), facts or load_facts()), **more)
 
 
+# Same-named projects on PyPI that are not the index's packages (F4, read 2026-11-30).
+NAMESAKES = {
+    "pytorch-triton-rocm": ("2.0.0", "2.1.0"),
+    "triton-rocm": ("3.0.0rc1",),
+    "triton-xpu": ("0.0.2", "3.0.0b1", "3.3.0b1"),
+    "rocm": ("0.1.0",),
+}
+
+
 def pypi_content(*extra: Release) -> PyPIContent:
-    return PyPIContent([*recorded_pypi(PYPI_FACTS), *extra])
+    hosted = [
+        Release(name, version, ("py3-none-any",))
+        for name, versions in {
+            **{n: (v,) for n, v in TORCH_PYPI_REQUIRES.items()},
+            **NAMESAKES,
+        }.items()
+        for version in versions
+    ]
+    return PyPIContent([*recorded_pypi(PYPI_FACTS), *hosted, *extra])
 
 
 def with_new_release():
@@ -92,11 +120,17 @@ def test_the_readme_table_is_generated_from_the_matrix():
 
 
 def test_against_up_to_date_sources_check_finds_no_drift(files):
+    """Also: every recorded index-only dependency is what the variant's torch METADATA says,
+    read by range (206), never by downloading the wheel."""
     before = snapshot(files)
-    with StandInIndex(index_content()) as index, StandInPyPI(pypi_content()) as pypi:
+    content = index_content()
+    with StandInIndex(content) as index, StandInPyPI(pypi_content()) as pypi:
         outcome = run(files, index, pypi, check=True)
     assert (outcome.drift, outcome.lines) == (False, [])
     assert snapshot(files) == before
+    read = {path.split("/")[0] for path, _, _ in content.requests}
+    assert {"rocm7.2", "xpu", "cu130"} <= read
+    assert {status for _, _, status in content.requests} == {206}
 
 
 def test_check_reports_a_new_release_and_writes_nothing(files):
@@ -163,6 +197,96 @@ def test_refresh_adds_a_new_release_and_keeps_the_human_choices(files):
     assert facts["releases"]["2.16.0"]["pypi_builds"]["linux-x86_64"] == "cu132"
     assert "2.16.0" in load_model(new, facts).releases
     assert "| 2.16.0 | 0.29.1 |" in (files / "README.md").read_text()
+
+
+@pytest.mark.parametrize(
+    ("requirement", "on_pypi", "index_only"),
+    [
+        # The index's triton packages; PyPI holds stale or unrelated projects of those names.
+        ("triton-rocm==3.7.1; platform_system == 'Linux'", NAMESAKES["triton-rocm"], True),
+        ("triton-rocm~=3.8.0", NAMESAKES["triton-rocm"], True),
+        ("pytorch-triton-rocm==3.5.1", NAMESAKES["pytorch-triton-rocm"], True),
+        ("triton-xpu==3.7.2; python_version < '3.15'", NAMESAKES["triton-xpu"], True),
+        ("pytorch-triton-xpu==3.5.0", (), True),
+        ("rocm[device-all,libraries]==7.14.*", NAMESAKES["rocm"], True),
+        # PyPI-hosted, though PyPI's torch does not require them (+xpu, +cu126 wheels).
+        ("intel-cmplr-lib-rt==2025.3.1", ("2025.2.1", "2025.3.1", "2026.2.0"), False),
+        ("nvidia-cudnn-cu12==9.10.2.21", ("9.10.2.21", "9.20.0.48"), False),
+        ("filelock", ("3.20.0",), False),
+    ],
+)
+def test_a_dependency_is_index_only_when_no_release_on_pypi_satisfies_it(
+    requirement, on_pypi, index_only
+):
+    released = {Version(v) for v in on_pypi}
+    assert refresh.satisfied(Requirement(requirement), released) is not index_only
+
+
+def test_index_requires_are_recorded_by_family_where_its_variants_agree():
+    triton = (Requirement("triton-rocm~=3.10.0; platform_system == 'Linux'"),)
+    sdk = (*triton, Requirement("rocm[libraries]==7.14.1"))
+    xpu = (Requirement("triton-xpu==3.10.1"),)
+    found = {"cpu": (), "cu132": (), "rocm7.2": triton, "rocm7.14": triton, "xpu": xpu}
+    assert refresh.by_family(found) == {
+        "rocm": ["triton-rocm~=3.10.0; platform_system == 'Linux'"],
+        "xpu": ["triton-xpu==3.10.1"],
+    }
+    assert refresh.by_family(found | {"rocm7.14": sdk}) == {
+        "rocm7.2": ["triton-rocm~=3.10.0; platform_system == 'Linux'"],
+        "rocm7.14": ["triton-rocm~=3.10.0; platform_system == 'Linux'", "rocm[libraries]==7.14.1"],
+        "xpu": ["triton-xpu==3.10.1"],
+    }
+
+
+def test_check_reports_an_index_only_dependency_the_index_now_declares_otherwise(files):
+    """The index's torch 2.13.0+rocm wheels require triton-rocm 3.7.9, not the recorded 3.7.1:
+    reported for each ROCm variant, files unchanged."""
+    before = snapshot(files)
+    facts = copy.deepcopy(load_facts())
+    planted = "triton-rocm==3.7.9; platform_system == 'Linux' and python_version < '3.15'"
+    facts["releases"]["2.13.0"]["index_requires"]["rocm"] = [planted]
+    with StandInIndex(index_content(facts=facts)) as index, StandInPyPI(pypi_content()) as pypi:
+        outcome = run(files, index, pypi, check=True)
+    assert outcome.drift
+    drift = [line for line in outcome.lines if "index_requires" in line]
+    assert [line.split(":")[0] for line in drift] == [
+        "~ torch 2.13.0 index_requires rocm7.1",
+        "~ torch 2.13.0 index_requires rocm7.2",
+    ]
+    assert all("3.7.1" in line and "3.7.9" in line for line in drift)
+    assert snapshot(files) == before
+
+
+def test_refresh_writes_a_new_releases_index_only_dependencies_from_its_metadata(files):
+    """torch 2.16.0 on rocm7.2, rocm7.14 (which also requires its ROCm SDK) and xpu: the
+    index_requires of the new release are what the wheels declare and PyPI does not hold."""
+    pypi_16, _ = with_new_release()
+    matrix, facts = copy.deepcopy(load_matrix()), copy.deepcopy(load_facts())
+    matrix["releases"]["2.16.0"] = {
+        "status": "confirmed",
+        "python": ["3.11", "3.12", "3.13", "3.14", "3.15"],
+        "variants": ["cpu", "cu132", "rocm7.2", "rocm7.14", "xpu"],
+    }
+    triton = "triton-rocm~=3.10.0; platform_system == 'Linux' and python_version < '3.16'"
+    planted = {
+        "rocm7.2": [triton],
+        "rocm7.14": [triton, "rocm[libraries]==7.14.1; platform_system == 'Linux'"],
+        "xpu": ["triton-xpu==3.10.1; python_version < '3.16'"],
+    }
+    facts["releases"]["2.16.0"] = {**facts["releases"]["2.15.0"], "index_requires": planted}
+    with (
+        StandInIndex(index_content(matrix, facts)) as index,
+        StandInPyPI(pypi_content(pypi_16)) as pypi,
+    ):
+        run(files, index, pypi)
+        assert run(files, index, pypi, check=True).drift is False
+    written = load_facts_from(files)["releases"]["2.16.0"]
+    assert written["index_requires"] == planted
+    assert written["evidence"]["index_requires"] == "R1 P1"
+    new = yaml.safe_load((files / MATRIX_PATH.name).read_text())
+    release = load_model(new, load_facts_from(files)).releases["2.16.0"]
+    assert [str(r.name) for r in release.requirements("rocm7.14")] == ["triton-rocm", "rocm"]
+    assert release.requirements("cu132") == ()
 
 
 def test_refresh_moves_a_recommendation_only_when_told(files):
