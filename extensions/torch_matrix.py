@@ -8,6 +8,7 @@ is) are unit-tested without Copier. `TorchMatrixExtension` only registers them i
 from __future__ import annotations
 
 import contextlib
+import shlex
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -276,6 +277,16 @@ def answer_errors(answers: dict, matrix: dict | None = None) -> list[str]:
             )
         )
     return [error for error in errors if error]
+
+
+def other_backend(torch_version: str, variant: str, matrix: dict | None = None) -> str:
+    """An explicit variant this torch has besides `variant` (the newest CUDA one first), for
+    the README's example of moving a project to another backend."""
+    others = [
+        v for v in backend_choices(torch_version, matrix) if v not in FAMILIES and v != variant
+    ]
+    cuda = [v for v in others if family_of(v) == "cuda"]
+    return max(cuda or others or ["cpu"], key=variant_key)
 
 
 def extra_backend_choices(torch_version: str, torch_backend: str, matrix=None) -> dict:
@@ -661,6 +672,7 @@ class TorchMatrixExtension(Extension):
             default_python=default_python,
             library_choices=library_choices,
             extra_backend_choices=extra_backend_choices,
+            other_backend=other_backend,
             default_extra_backends=default_extra_backends,
             extra_backends_error=extra_backends_error,
             available_libraries=available_libraries,
@@ -675,6 +687,7 @@ class TorchMatrixExtension(Extension):
         environment.filters.update(
             to_yaml=_to_yaml,
             toml_inline=configs.toml_inline,
+            shell_quote=shlex.quote,
             **answer_rules.FILTERS,
         )
 

@@ -8,6 +8,7 @@ import yaml
 from packaging.specifiers import SpecifierSet
 from packaging.version import Version
 
+from extensions import migrate
 from extensions import torch_matrix as tm
 
 MATRIX = tm.load_matrix()
@@ -244,3 +245,51 @@ def test_every_cuda_variant_has_a_minimum_driver():
             driver = tm.minimum_driver(variant)
             assert bool(driver) == (tm.family_of(variant) == "cuda"), variant
     assert tm.minimum_driver("cu130") == MATRIX["drivers"]["linux"]["cuda13"] == "580.65.06"
+
+
+def test_the_way_out_drops_the_extra_backends_the_new_torch_lacks():
+    matrix = copy.deepcopy(MATRIX)
+    del matrix["releases"]["2.11.0"]
+    answers = {
+        "torch_version": "2.11.0",
+        "torch_backend": "cu130",
+        "extra_backends": ["cpu", "cu128"],  # cu128 ends with torch 2.11
+        "python_version": "3.11",
+    }
+    newest = tm.torch_versions(matrix)[0]
+    assert migrate.way_out(answers, matrix) == {
+        "torch_version": newest,
+        "extra_backends": ["cpu"],
+    }
+
+
+def test_an_update_with_a_list_answer_on_the_command_line_is_checked_as_a_list(tmp_path):
+    """`copier update -d 'torch_libraries=[]'` reaches the migration as text."""
+    answers_file = tmp_path / ".copier-answers.yml"
+    answers_file.write_text(
+        "torch_version: '2.13.0'\ntorch_backend: cu132\npython_version: '3.11'\n"
+        "torch_libraries: [torchaudio]\nextra_backends: []\n"
+    )
+    assert migrate.check_answers(answers_file, {}) == 1  # torchaudio has no cu132 build
+    assert migrate.check_answers(answers_file, {"torch_libraries": "[]"}) == 0
+    both = {"torch_libraries": "[]", "extra_backends": '["cpu"]'}
+    assert migrate.check_answers(answers_file, both) == 0
+
+
+def test_torchcodec_joins_torchaudio_only_where_every_backend_has_it():
+    answers = {
+        "package_manager": "uv",
+        "torch_version": "2.14.1",
+        "torch_backend": "cuda",
+        "extra_backends": ["rocm", "cpu"],
+        "torch_libraries": ["torchaudio"],
+        "python_version": "3.11",
+        "pytorch_index_url": "https://download.pytorch.org/whl",
+    }
+    the_build = tm.build(answers)
+    assert "torchcodec" not in the_build.pins  # no ROCm build of it
+    rocm = next(b for b in the_build.backends if b.extra == "rocm")
+    assert rocm.plan.sources["linux-x86_64"].index == "rocm7.2"
+    without_rocm = tm.build({**answers, "extra_backends": ["cpu"]})
+    assert "torchcodec" in without_rocm.pins
+    assert [b.extra for b in without_rocm.backends] == ["cuda", "cpu"]
