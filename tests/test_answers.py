@@ -293,7 +293,7 @@ def test_docstrings_read_back_as_the_text(text):
     ids=["3D Segmenter", "imgcls"],
 )
 def test_a_project_builds_whatever_its_names(tmp_path, names):
-    project = render(tmp_path / "project", **{**VALID, **names})
+    project = render(tmp_path / "project", **{**VALID, **names}, python_version="3.11")
     sh("uv build", project)
     [wheel] = (project / "dist").glob("*.whl")
     package = yaml.safe_load((project / ".copier-answers.yml").read_text())["package_name"]

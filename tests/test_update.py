@@ -63,6 +63,17 @@ class TemplateRepo:
             del matrix["releases"][version]
         self.matrix_path.write_text(refresh.dump(matrix, *refresh.split_file(text)))
 
+    def without_question(self, name: str) -> None:
+        """copier.yml as a template version before the question `name` existed."""
+        copier_yml = self.path / "copier.yml"
+        text = copier_yml.read_text()
+        start = text.index(f"\n{name}:\n")
+        end = text.index("\n\n", start + 1)
+        copier_yml.write_text(text[:start] + text[end:])
+
+    def restore_question(self) -> None:
+        shutil.copy2(TEMPLATE / "copier.yml", self.path / "copier.yml")
+
     def release(self, version: str, **matrix_changes) -> None:
         if matrix_changes:
             self.edit_matrix(**matrix_changes)
@@ -129,7 +140,11 @@ class Project:
 
     @property
     def dependencies(self) -> list[str]:
-        return load_toml(self.path / "pyproject.toml")["project"]["dependencies"]
+        """The torch backend's requirements: `[project] dependencies`, after those of the
+        first extra in a project with several backends (one extra each)."""
+        project = load_toml(self.path / "pyproject.toml")["project"]
+        extras = list(project.get("optional-dependencies", {}).values())
+        return [*(extras[0] if extras else []), *project["dependencies"]]
 
     def assert_no_conflicts(self) -> None:
         assert not list(self.path.rglob("*.rej"))
@@ -191,7 +206,8 @@ def test_a_recommended_project_follows_the_new_recommendation_and_keeps_its_edit
     readme = (project.path / "README.md").read_text()
     assert "PyTorch 2.14.1 (cu130 build)" in readme
     workflow = (project.path / ".github/workflows/ci.yml").read_text()
-    assert "torch==2.14.1 torchvision==0.29.1" in workflow
+    ci_install = {"uv": "--extra cpu", "poetry": "--extras cpu", "pip": "-r requirements-cpu.txt"}
+    assert ci_install[manager] in workflow  # the CPU build, from the lock
     assert 'CONFIGURED_VERSION = "2.14.1"' in (project.path / "src/demo/doctor.py").read_text()
     if manager == "pip":
         assert "torch==2.14.1+cu130" in (project.path / "requirements.txt").read_text()
@@ -353,7 +369,7 @@ def test_a_rocm_project_is_told_the_torch_that_has_rocm(tmp_path, template):
 
     assert_refused_with_a_way_out_that_works(project, "-d torch_version=2.14.1")
 
-    assert project.dependencies[0] == "torch==2.13.0"
+    assert project.dependencies[0] == "torch==2.14.1"
     assert "whl/rocm" in (project.path / "pyproject.toml").read_text()
 
 
@@ -415,23 +431,17 @@ def test_every_backend_of_a_project_moves_together(tmp_path, template):
     project.assert_no_conflicts()
 
 
-def test_a_project_made_before_extra_backends_keeps_its_one_backend(tmp_path, template):
+def test_a_project_made_before_extra_backends_keeps_its_one_backend(tmp_path):
     """A project whose answers predate `extra_backends` updates cleanly and keeps its shape
     (torch in [project] dependencies, no extras), instead of taking the new default [cpu]."""
-    project = Project(
-        template,
-        tmp_path / "demo",
-        "1.0.0",
-        package_manager="uv",
-        torch_backend="cuda",
-        extra_backends=[],
-    )
+    old = TemplateRepo(tmp_path / "old-template")
+    old.without_question("extra_backends")
+    old.release("1.0.0", recommend={"torch": "2.13.0", "cuda": "cu130"})
+    project = Project(old, tmp_path / "demo", "1.0.0", package_manager="uv", torch_backend="cuda")
     answers_file = project.path / ".copier-answers.yml"
-    answers = yaml.safe_load(answers_file.read_text())
-    del answers["extra_backends"]
-    answers_file.write_text(yaml.safe_dump(answers))
-    project.commit("Answers of a template version before extra_backends")
-    template.release("1.1.0", recommend={"torch": "2.14.1"})
+    assert "extra_backends" not in yaml.safe_load(answers_file.read_text())
+    old.restore_question()
+    old.release("1.1.0", recommend={"torch": "2.14.1"})
 
     project.update()
 
