@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from packaging.utils import canonicalize_name
 
-from extensions.index_model import CPU, PYPI, Plan, family_of
+from extensions.index_model import CPU, PYPI, Plan, all_of, family_of
 
 POETRY_PYPI = "PyPI"  # poetry's own name for its default source
 
@@ -115,14 +115,6 @@ def poetry_dependencies(backends: list[Backend]) -> dict[str, list[dict[str, str
     return result
 
 
-def all_of(markers: list[str]) -> str:
-    """`a and b` of the non-empty markers, each parenthesised when it has an `or`."""
-    parts = [m for m in markers if m]
-    if len(parts) == 1:
-        return parts[0]
-    return " and ".join(f"({m})" if " or " in m else m for m in parts)
-
-
 def _where(table: dict, marker: str, **more: str) -> dict[str, str]:
     key = "marker" if "index" in table else "markers"
     return {**table, **({key: marker} if marker else {}), **more}
@@ -155,9 +147,10 @@ def expected_builds(backends: list[Backend]) -> dict[tuple[str, str], tuple[str,
     """(sys.platform, platform.machine()) -> the builds the project installs there, one per
     backend (the first backend's first), without repeats."""
     result = {}
+    per_backend = [b.plan.builds() for b in backends]
     for platform in backends[0].plan.platforms.by_name.values():
-        builds = [b.plan.builds().get(platform.name) for b in backends]
-        builds = [build for build in dict.fromkeys(builds) if build]
+        builds = [b[platform.name] for b in per_backend if platform.name in b]
+        builds = list(dict.fromkeys(builds))
         if builds:
             result[(platform.sys_platform, platform.machine)] = tuple(builds)
     return result

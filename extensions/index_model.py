@@ -1,7 +1,8 @@
 """The model of what the PyTorch wheel index serves, and where each platform's build comes from.
 
-Loaded from `torch_matrix.yml` (its `platforms`, `families` and per-release facts, each with its
-evidence there). Everything a generated project says about platforms derives from `plan()`:
+Loaded from `torch_matrix.yml` (releases, variants, pairings) and `index_facts.yml` (platforms,
+families, per-release index facts, each with its evidence there) by `load_model`. Everything a
+generated project says about platforms derives from `plan()`:
 the uv sources, poetry's constraints, pip's requirement lines, the doctor's expected build per
 platform, the README's "which build where", and the tests' stand-in index.
 """
@@ -76,10 +77,24 @@ class Platforms:
             if set(group) <= set(names):
                 parts.append(marker)
                 names = [n for n in names if n not in group]
-        parts += [self.by_name[n].marker for n in names]
-        if len(parts) == 1:
-            return parts[0]
-        return " or ".join(f"({m})" if " and " in m else m for m in parts)
+        return any_of([*parts, *(self.by_name[n].marker for n in names)])
+
+
+def any_of(markers: list[str]) -> str:
+    """`a or b` of the non-empty markers, each parenthesised when it has an `and`."""
+    return _joined(markers, " or ", " and ")
+
+
+def all_of(markers: list[str]) -> str:
+    """`a and b` of the non-empty markers, each parenthesised when it has an `or`."""
+    return _joined(markers, " and ", " or ")
+
+
+def _joined(markers: list[str], operator: str, weaker: str) -> str:
+    parts = [m for m in markers if m]
+    if len(parts) == 1:
+        return parts[0]
+    return operator.join(f"({m})" if weaker in m else m for m in parts)
 
 
 def load_platforms(data: dict) -> Platforms:
@@ -185,12 +200,12 @@ class Plan:
         if self.variant not in self.indexes:
             return []
         where = self.marker(self.variant)
-        result = []
-        for requirement in self.release.requirements(self.variant):
-            own = str(requirement.marker) if requirement.marker else ""
-            marker = f"({own}) and ({where})" if own else where
-            result.append(Requirement(f"{requirement.name}{requirement.specifier} ; {marker}"))
-        return result
+        return [
+            Requirement(
+                f"{r.name}{r.specifier} ; {all_of([str(r.marker) if r.marker else '', where])}"
+            )
+            for r in self.release.requirements(self.variant)
+        ]
 
 
 def plan(release: Release, variant: str, packages, platforms: Platforms, manager: str) -> Plan:

@@ -49,6 +49,8 @@ from packaging.utils import (
 )
 from packaging.version import InvalidVersion, Version
 
+from extensions.index_model import LIBRARY_NAMES
+
 JSON_TYPE = "application/vnd.pypi.simple.v1+json"
 HTML_TYPES = ("application/vnd.pypi.simple.v1+html", "text/html")
 ACCEPT = f"{JSON_TYPE}, application/vnd.pypi.simple.v1+html;q=0.2, text/html;q=0.01"
@@ -57,7 +59,6 @@ TIMEOUT_S = 60
 # central directory. Reads elsewhere fetch at least this much, so a METADATA member is
 # usually one more request.
 READ_AHEAD = 64 * 1024
-LIBRARIES = ("torchvision", "torchaudio", "torchcodec")
 # PEP 508 marker values on each platform a wheel tag names; the Python keys come from the wheel.
 ENVIRONMENTS: dict[str, dict[str, str]] = {
     "linux-x86_64": {"platform_machine": "x86_64"},
@@ -857,11 +858,11 @@ def main(argv: list[str] | None = None) -> int:
         "--library",
         action="append",
         help='a library, optionally with versions: "torchvision>=0.21" (repeatable; '
-        f"default: {', '.join(LIBRARIES)}, every release)",
+        f"default: {', '.join(LIBRARY_NAMES)}, every release)",
     )
     args = parser.parse_args(argv)
     try:
-        libraries = [Requirement(r) for r in args.library or LIBRARIES]
+        libraries = [Requirement(r) for r in args.library or LIBRARY_NAMES]
         versions = [Version(v) for v in args.torch]
         since = Version(args.since)
     except (InvalidRequirement, InvalidVersion) as error:

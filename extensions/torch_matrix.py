@@ -48,7 +48,6 @@ from extensions.index_model import (  # noqa: E402
 MATRIX_PATH = Path(__file__).with_name("torch_matrix.yml")
 FACTS_PATH = Path(__file__).with_name("index_facts.yml")
 RECOMMENDED = "recommended"
-FAMILIES = ("cpu", "cuda", "rocm", "xpu")
 LIBRARIES = LIBRARY_NAMES
 
 
@@ -62,6 +61,9 @@ def load_matrix(path: Path = MATRIX_PATH) -> dict:
 def load_facts(path: Path = FACTS_PATH) -> dict:
     """The index facts file, parsed once per process."""
     return yaml.safe_load(path.read_text(encoding="utf-8"))
+
+
+FAMILIES = tuple(load_facts()["families"])  # cpu, cuda, rocm, xpu
 
 
 def model(matrix: dict | None = None) -> Model:
@@ -85,15 +87,7 @@ def torch_versions(matrix: dict | None = None) -> list[str]:
 def variant_key(variant: str) -> tuple[int, Version]:
     """Order of index variants: by family, then by version (`rocm7.2` < `rocm7.14`)."""
     family = family_of(variant)
-    number = (
-        variant.removeprefix("rocm" if family == "rocm" else "cu")
-        if family
-        in (
-            "cuda",
-            "rocm",
-        )
-        else "0"
-    )
+    number = variant.removeprefix({"cuda": "cu", "rocm": "rocm"}.get(family, variant)) or "0"
     return FAMILIES.index(family), Version(number)
 
 

@@ -103,8 +103,8 @@ def test_each_index_marker_selects_exactly_its_platforms():
 def test_index_only_dependencies_are_bound_to_their_variant_where_it_is_used():
     rocm = plan(MODEL.releases["2.13.0"], "rocm7.2", ("torch",), PLATFORMS, "uv")
     assert [str(r) for r in rocm.requirements()] == [
-        'triton-rocm==3.7.1; (platform_system == "Linux" and python_version < "3.15") and '
-        '(sys_platform == "linux" and platform_machine != "aarch64")'
+        'triton-rocm==3.7.1; platform_system == "Linux" and python_version < "3.15" and '
+        'sys_platform == "linux" and platform_machine != "aarch64"'
     ]
     assert configs.uv_sources([configs.Backend("rocm", rocm)])["triton-rocm"] == [
         {"index": "pytorch-rocm7.2", "marker": rocm.marker("rocm7.2")}
