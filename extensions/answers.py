@@ -15,6 +15,8 @@ import unicodedata
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from extensions.index_model import LIBRARY_NAMES
+
 # Names a project package must not take: importing them would shadow a real module, or the
 # project's own tools (tests and builds import these).
 DEV_TOOLS = frozenset(
@@ -38,7 +40,7 @@ DEV_TOOLS = frozenset(
     }
 )
 SHADOWED_NAMES = (
-    frozenset({"torch", "torchvision", "torchaudio", "test", "tests", "numpy", "src", "setup"})
+    frozenset({"torch", *LIBRARY_NAMES, "test", "tests", "numpy", "src", "setup"})
     | frozenset({"main", "triton"})
     | DEV_TOOLS
     | frozenset(sys.stdlib_module_names)

@@ -25,6 +25,7 @@ INVALID = [
     ({"package_name": "2fast"}, "Use e.g. '_2fast'"),
     ({"package_name": "class"}, "Use e.g. 'class_lib': 'class' is a Python keyword"),
     ({"package_name": "torch"}, "Use e.g. 'my_torch': 'torch' would shadow the module"),
+    ({"package_name": "torchcodec"}, "'torchcodec' would shadow the module"),
     ({"package_name": "tests"}, "would shadow the module"),
     ({"package_name": "json"}, "would shadow the module"),
     ({"package_name": "pytest"}, "Use e.g. 'my_pytest': 'pytest' would shadow the dev tool"),
