@@ -287,7 +287,7 @@ def _tags(facts: dict) -> tuple[str, ...]:
 
 
 def recorded_pypi(facts: dict) -> list[Release]:
-    """The releases of a recorded PyPI facts file (`python -m extensions.pypi`'s output): torch
+    """The releases of a recorded PyPI facts file (`python -m maintainers.pypi`'s output): torch
     with the Requires-Dist its default builds were read from, each library release with its
     torch requirement and Requires-Python."""
     releases = []

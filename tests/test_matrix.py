@@ -39,7 +39,7 @@ def test_every_recommendation_exists_in_the_matrix():
 
 
 def test_every_python_list_and_pairing_is_what_pypi_says():
-    """Against PyPI as recorded (tests/data/pypi_facts.yml, `python -m extensions.pypi`):
+    """Against PyPI as recorded (tests/data/pypi_facts.yml, `python -m maintainers.pypi`):
     each row's Pythons are PyPI's CPython wheel tags, each pinned library release admits the
     torch by its Requires-Dist (or declares no torch requirement), and no newer release that
     admits it exists unless the row says why it is not pinned."""

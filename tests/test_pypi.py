@@ -1,4 +1,4 @@
-"""`extensions.pypi` reads what an index says about torch and its libraries: the wheels it
+"""`maintainers.pypi` reads what an index says about torch and its libraries: the wheels it
 lists, a wheel's METADATA without downloading the wheel, PyPI's default build per platform and
 the library release that pairs with a torch release. Against a stand-in PyPI on 127.0.0.1."""
 
@@ -12,7 +12,7 @@ from packaging.specifiers import SpecifierSet
 from packaging.tags import Tag
 from packaging.version import Version
 
-from extensions import pypi
+from maintainers import pypi
 from tests.pypi_stand_in import (
     LINUX_ARM,
     LINUX_X86,

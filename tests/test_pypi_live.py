@@ -1,4 +1,4 @@
-"""One read of the real PyPI (the index pip would use here): what `extensions.pypi` derives
+"""One read of the real PyPI (the index pip would use here): what `maintainers.pypi` derives
 from torch 2.15.0's listing and its wheels' METADATA (one range read per platform) is what was
 measured on 2026-11-30. Marked `live`: not run by default (`pytest -m live` runs it)."""
 
@@ -6,7 +6,7 @@ import pytest
 from packaging.specifiers import SpecifierSet
 from packaging.version import Version
 
-from extensions import pypi
+from maintainers import pypi
 
 
 @pytest.mark.live

@@ -1,4 +1,4 @@
-"""`python -m extensions.refresh` rebuilds the matrix from two sources, PyPI and the PyTorch
+"""`python -m maintainers.refresh` rebuilds the matrix from two sources, PyPI and the PyTorch
 index, deterministically; `--check` changes nothing and says what is out of date; a fault of
 any kind leaves every file byte-identical. Against stand-ins of both sources on 127.0.0.1: the
 PyPI recorded in tests/data/pypi_facts.yml, and the index the model describes.
@@ -17,9 +17,9 @@ import yaml
 from packaging.requirements import Requirement
 from packaging.version import Version
 
-from extensions import refresh
 from extensions.index_model import load_model
 from extensions.torch_matrix import FACTS_PATH, MATRIX_PATH, load_facts, load_matrix
+from maintainers import refresh
 from tests.pypi_stand_in import PyPIContent, Release, StandInPyPI, recorded_pypi
 from tests.pytorch_index import TORCH_PYPI_REQUIRES, IndexContent, StandInIndex
 
@@ -115,7 +115,7 @@ def test_the_matrix_file_is_in_its_canonical_layout():
 def test_the_readme_table_is_generated_from_the_matrix():
     readme = refresh.README_PATH.read_text()
     assert refresh.with_table(readme, load_matrix()) == readme, (
-        "run python -m extensions.refresh --table"
+        "run python -m maintainers.refresh --table"
     )
 
 

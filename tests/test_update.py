@@ -14,7 +14,7 @@ import pytest
 import yaml
 from copier import run_copy, run_update
 
-from extensions import refresh
+from maintainers import refresh
 from tests.tools import BIN, TEMPLATE, load_toml
 
 pytestmark = pytest.mark.tools

@@ -1,8 +1,11 @@
 """What a package index (PyPI or a mirror, PEP 503 / PEP 691) says about torch and its libraries.
 
-    python -m extensions.pypi                              # newest patch of each torch minor >= 2.6
-    python -m extensions.pypi 2.15.0 2.14.1 --library "torchvision>=0.28"
-    python -m extensions.pypi --pypi-url URL 2.15.0        # another index (default: pip's)
+Maintainers' tooling (`maintainers/`): never loaded by a render; it reads the model in
+`extensions/`, which never imports it.
+
+    python -m maintainers.pypi                          # newest patch of each torch minor >= 2.6
+    python -m maintainers.pypi 2.15.0 2.14.1 --library "torchvision>=0.28"
+    python -m maintainers.pypi --pypi-url URL 2.15.0    # another index (default: pip's)
 
 It reads a project's file list (PEP 691 JSON, or PEP 503 HTML where an index offers only that)
 and a wheel's METADATA without downloading the wheel: the index's PEP 658 `.metadata` file when
@@ -849,7 +852,7 @@ def dump(result: dict) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m extensions.pypi", description=__doc__.split("\n\n")[0]
+        prog="python -m maintainers.pypi", description=__doc__.split("\n\n")[0]
     )
     parser.add_argument("torch", nargs="*", help="torch versions (default: newest patches)")
     parser.add_argument("--pypi-url", help="the index's simple URL (default: the one pip uses)")

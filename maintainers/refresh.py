@@ -1,11 +1,14 @@
 """Refresh the version matrix from PyPI and the PyTorch wheel index (or a mirror of it).
 
-    python -m extensions.refresh                       # read both, rewrite the matrix and table
-    python -m extensions.refresh --check               # change nothing: print drift, exit 1 on any
-    python -m extensions.refresh --recommend torch=2.15.0 --recommend cuda=cu132
-    python -m extensions.refresh --table               # only regenerate the README's table
+Maintainers' tooling (`maintainers/`): never loaded by a render; it reads the model in
+`extensions/`, which never imports it.
 
-PyPI (`extensions/pypi.py`) tells what PyPI holds: the torch releases (the newest patch of each
+    python -m maintainers.refresh                       # read both, rewrite the matrix and table
+    python -m maintainers.refresh --check               # change nothing: print drift, exit 1 on any
+    python -m maintainers.refresh --recommend torch=2.15.0 --recommend cuda=cu132
+    python -m maintainers.refresh --table               # only regenerate the README's table
+
+PyPI (`maintainers/pypi.py`) tells what PyPI holds: the torch releases (the newest patch of each
 minor from the matrix's oldest on), their CPython wheel tags, Requires-Python, macOS minimum and
 default build per platform, and the library releases whose Requires-Dist admits each torch. The
 PyTorch index tells which variants exist (its root listing: `cpu/`, `cu130/`, `rocm7.14/`, ...)
@@ -56,9 +59,9 @@ from packaging.specifiers import SpecifierSet
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
-from extensions import pypi
 from extensions.index_model import LIBRARY_NAMES, family_of
 from extensions.torch_matrix import FACTS_PATH, FAMILIES, MATRIX_PATH, variant_key
+from maintainers import pypi
 
 README_PATH = MATRIX_PATH.parent.parent / "README.md"
 TABLE_START, TABLE_END = "<!-- matrix:start -->", "<!-- matrix:end -->"
@@ -720,7 +723,7 @@ def parse_recommend(items: list[str]) -> dict[str, str]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m extensions.refresh", description=__doc__.splitlines()[0]
+        prog="python -m maintainers.refresh", description=__doc__.splitlines()[0]
     )
     parser.add_argument("--index-url", help="the PyTorch index (default: the matrix's)")
     parser.add_argument("--pypi-url", help="PyPI's simple index (default: the one pip uses)")
@@ -763,7 +766,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     print("\n".join(outcome.lines) or "~ the generated layout of the files differs")
     if check:
-        print("The matrix is out of date: run `python -m extensions.refresh`, review `git diff`.")
+        print("The matrix is out of date: run `python -m maintainers.refresh`, review `git diff`.")
         return 1
     print(f"Wrote {MATRIX_PATH.name}, {FACTS_PATH.name} and README.md: review `git diff`.")
     return 0
