@@ -134,7 +134,7 @@ def _output(command) -> str | None:
         return None
     try:
         result = subprocess.run(
-            list(command), capture_output=True, text=True, timeout=30, check=False
+            list(command), capture_output=True, text=True, timeout=10, check=False
         )
     except (OSError, subprocess.SubprocessError):
         return None
