@@ -4,7 +4,7 @@ migrate.py check-answers ANSWERS_FILE DATA_JSON
     Before anything is written: stop the update, naming the choices and the command to
     move, when a recorded answer (an explicit torch version, variant, Python) is no
     longer in the new template's matrix. Copier would otherwise silently replace it by
-    its default.
+    its default. `torch_backend=auto` is checked as the backend this machine takes.
 migrate.py rename-answer ANSWERS_FILE OLD NEW
     Carry a renamed question's recorded answer over to its new name.
 migrate.py default-answer ANSWERS_FILE KEY JSON
@@ -29,10 +29,12 @@ import yaml
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run by path from Copier
 
 from extensions.torch_matrix import (  # noqa: E402
+    AUTO,
     RECOMMENDED,
     answer_errors,
     backend_choices,
     default_python,
+    detect_backend,
     extra_backends_error,
     family_of,
     python_error,
@@ -114,6 +116,9 @@ def check_answers(answers_file: Path, data: dict) -> int:
         for key, value in data.items()
     }
     answers = {**yaml.safe_load(answers_file.read_text(encoding="utf-8")), **data}
+    torch_version = answers.get("torch_version", RECOMMENDED)
+    if answers.get("torch_backend") == AUTO and not torch_version_error(torch_version):
+        answers["torch_backend"] = detect_backend(torch_version).backend  # as the render will
     errors = answer_errors(answers)
     if not errors:
         return 0

@@ -8,6 +8,7 @@ is) are unit-tested without Copier. `TorchMatrixExtension` only registers them i
 from __future__ import annotations
 
 import contextlib
+import os
 import shlex
 import subprocess
 import sys
@@ -36,7 +37,7 @@ def _import_siblings_from_this_template() -> None:
 _import_siblings_from_this_template()
 
 from extensions import answers as answer_rules  # noqa: E402
-from extensions import configs  # noqa: E402
+from extensions import configs, machine  # noqa: E402
 from extensions.index_model import (  # noqa: E402
     LIBRARY_NAMES,
     Model,
@@ -48,6 +49,7 @@ from extensions.index_model import (  # noqa: E402
 MATRIX_PATH = Path(__file__).with_name("torch_matrix.yml")
 FACTS_PATH = Path(__file__).with_name("index_facts.yml")
 RECOMMENDED = "recommended"
+AUTO = "auto"  # torch_backend: the backend this machine takes, detected at copy time
 LIBRARIES = LIBRARY_NAMES
 
 
@@ -174,8 +176,14 @@ def backend_error(torch_version: str, backend: str, matrix: dict | None = None) 
 
 
 def torch_backend_choices(torch_version: str, current: str = "", matrix: dict | None = None):
+    """The backends of this torch, then `auto` (the one this machine takes, detected now)."""
     offered = backend_choices(torch_version, matrix)
-    return _choices(offered, current, backend_error(torch_version, current, matrix))
+    error = backend_error(torch_version, current, matrix) if current != AUTO else ""
+    choices = _choices(offered, current if current != AUTO else "", error)
+    choices[
+        f"auto (detect this machine: {detect_backend(torch_version, matrix=matrix).backend})"
+    ] = AUTO
+    return choices
 
 
 def python_choices(torch_version: str, matrix: dict | None = None) -> list[str]:
@@ -524,6 +532,88 @@ def minimum_driver(variant: str, matrix: dict | None = None) -> str:
     return matrix["drivers"]["linux"][f"cuda{variant[2:-1]}"]
 
 
+def oldest_gpu(variant: str, matrix: dict | None = None) -> str:
+    """The oldest GPU (CUDA compute capability, "7.5") that a CUDA variant's PyTorch wheels
+    run on, "" for other families (the matrix's `oldest_gpu`, with its evidence there)."""
+    if family_of(variant) != "cuda":
+        return ""
+    facts = (matrix or load_matrix())["oldest_gpu"]
+    return facts["variants"].get(variant) or facts["cuda"][f"cuda{variant[2:-1]}"]
+
+
+def gpu_fixes(torch_version: str, matrix: dict | None = None) -> dict[str, str]:
+    """Compute capability -> the answers (`-d` flags) of a CUDA build that runs a GPU of that
+    capability or newer, for each oldest GPU some variant of the matrix runs on (oldest
+    first): the newest such variant of this torch, else of the newest torch that has one.
+    The doctor takes the fix of the highest capability its GPU reaches."""
+    matrix = matrix or load_matrix()
+    torch = resolve_torch(torch_version, matrix)
+    cuda = {
+        (release_version, v): Version(oldest_gpu(v, matrix))
+        for release_version in torch_versions(matrix)
+        for v in matrix["releases"][release_version]["variants"]
+        if family_of(v) == "cuda"
+    }
+    fixes = {}
+    for level in sorted(set(cuda.values())):
+        runs = [key for key, oldest in cuda.items() if oldest <= level]
+        own = [v for t, v in runs if t == torch]
+        if own:
+            fixes[str(level)] = f"-d torch_backend={max(own, key=variant_key)}"
+        else:
+            newest = max(Version(t) for t, _ in runs)
+            variant = max((v for t, v in runs if Version(t) == newest), key=variant_key)
+            fixes[str(level)] = f"-d torch_version={newest} -d torch_backend={variant}"
+    return fixes
+
+
+def machine_offer(torch_version: str, matrix: dict | None = None) -> machine.Offer:
+    """What this torch offers a machine (`machine.choose_backend`): its CUDA variants, oldest
+    first, with their minimum drivers, its recommended CUDA variant, its families."""
+    matrix = matrix or load_matrix()
+    offered = backend_choices(torch_version, matrix)
+    cuda = sorted((v for v in offered if family_of(v) == "cuda" and v != "cuda"), key=variant_key)
+    return machine.Offer(
+        torch=resolve_torch(torch_version, matrix),
+        cuda_drivers=minimum_drivers(cuda, matrix),
+        recommended_cuda=resolve_backend(torch_version, "cuda", matrix) if cuda else "",
+        families=tuple(f for f in FAMILIES if f in offered),
+    )
+
+
+@cache
+def _probe(path: str) -> machine.Machine:
+    """This machine's GPU tools, asked once per PATH (Copier renders many times)."""
+    return machine.probe()
+
+
+def detect_backend(
+    torch_version: str, found: machine.Machine | None = None, matrix: dict | None = None
+) -> machine.Choice:
+    """The answer `torch_backend: auto` stands for on the machine `found` (default: this one,
+    probed), for this torch."""
+    if found is None:
+        found = _probe(os.environ.get("PATH", ""))
+    return machine.choose_backend(found, machine_offer(torch_version, matrix))
+
+
+def resolve_auto(context: dict) -> None:
+    """Replace `torch_backend: auto` in a render context by the backend this machine takes,
+    in the answers Copier records too (a project records what it installs, and updates keep
+    it); `detected_backend` holds the `machine.Choice`."""
+    if context.get("torch_backend") != AUTO or "torch_version" not in context:
+        return
+    with contextlib.suppress(KeyError, TypeError):
+        choice = detect_backend(context["torch_version"])
+        context["torch_backend"] = choice.backend
+        context["detected_backend"] = choice
+        if isinstance(context.get("_copier_answers"), dict):
+            context["_copier_answers"] = {
+                **context["_copier_answers"],
+                "torch_backend": choice.backend,
+            }
+
+
 def git_config(key: str) -> str:
     """A value from the user's git configuration, "" when git or the key is absent."""
     try:
@@ -676,6 +766,8 @@ class TorchMatrixExtension(Extension):
             container_devices=CONTAINER_DEVICES,
             minimum_driver=minimum_driver,
             minimum_drivers=minimum_drivers,
+            machine_offer=machine_offer,
+            gpu_fixes=gpu_fixes,
             **answer_rules.VALIDATORS,
         )
         environment.filters.update(
@@ -688,9 +780,11 @@ class TorchMatrixExtension(Extension):
 
 class BuildContext(ContextHook):
     """Adds `build` (a `Build`) to the templates' context once the answers it needs are known;
-    while questions are still asked, an answer may be invalid: no `build` yet."""
+    while questions are still asked, an answer may be invalid: no `build` yet. First resolves
+    `torch_backend: auto` (`resolve_auto`)."""
 
     def hook(self, context: dict) -> None:
+        resolve_auto(context)
         if all(key in context for key in BUILD_ANSWERS) and "build" not in context:
             with contextlib.suppress(KeyError, TypeError):
                 context["build"] = build(context)

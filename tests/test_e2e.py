@@ -93,3 +93,29 @@ def test_a_project_with_hostile_answers_passes_its_own_tests(tmp_path, real_cpu_
     for line in readme_commands(project, "Test and lint")[0]:
         sh(line, project)
     assert "ok: the installed torch" in sh("uv run python -m imgcls.doctor", project)
+
+
+def test_a_gpu_project_synced_without_its_extra_has_no_torch_and_the_doctor_says_how(
+    tmp_path, stand_in_index
+):
+    """A plain `uv sync` in a project with one extra per backend installs no torch: the doctor
+    names the README's install command, with its extra, and exits 1 without a traceback."""
+    project = render(
+        tmp_path / "demo",
+        project_name="demo",
+        torch_version="2.13.0",
+        torch_backend="cuda",
+        python_version="3.11",
+        torch_libraries=[],
+        pytorch_index_url=stand_in_index.url,
+    )
+    [install], [doctor_line], *_ = readme_commands(project, "Install")
+    assert install == "uv sync --extra cuda"
+    sh("uv sync", project)
+    doctor = subprocess.run(
+        doctor_line, shell=True, cwd=project, env=tool_env(), capture_output=True, text=True
+    )
+    assert doctor.returncode == 1
+    assert "error: torch is not installed in this environment" in doctor.stderr
+    assert f"\n  {install}  # the cu130 build\n" in doctor.stderr
+    assert "Traceback" not in doctor.stderr

@@ -28,6 +28,7 @@ COMMON_FILES = {
     "src/demo/__init__.py",
     "src/demo/device.py",
     "src/demo/doctor.py",
+    "src/demo/machine.py",
     "src/demo/train.py",
     "tests/test_device.py",
     "tests/test_doctor.py",
