@@ -70,6 +70,7 @@ from maintainers import fetch, pypi, yaml_text
 
 README_PATH = MATRIX_PATH.parent.parent / "README.md"
 TABLE_START, TABLE_END = "<!-- matrix:start -->", "<!-- matrix:end -->"
+FACTS_WIDTH = 4096  # index_facts.yml: one line per inline mapping, comments after it
 DEADLINE_S = 900.0  # one run, all requests together
 # Exit codes of the command line.
 UP_TO_DATE, DRIFT, FAULT, INCOMPLETE = 0, 1, 2, 3
@@ -101,11 +102,13 @@ def with_matrix(text: str, matrix: dict) -> str:
 
 
 def with_new_facts(text: str, new: dict[str, dict]) -> str:
-    """index_facts.yml with the facts of new releases added after its last release."""
+    """index_facts.yml with the facts of new releases added before the others (newest first),
+    written by ruamel.yaml: the recorded facts, their comments and evidence kept as they are."""
     if not new:
         return text
     releases = yaml.safe_load(text)["releases"]
-    return yaml_text.updated(text, {"releases": {**releases, **new}})
+    ordered = dict(sorted(new.items(), key=lambda item: Version(item[0]), reverse=True))
+    return yaml_text.updated(text, {"releases": ordered | releases}, width=FACTS_WIDTH)
 
 
 # --- reading the PyTorch index ---------------------------------------------------------------

@@ -13,24 +13,25 @@ import yaml
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
-WIDTH = 100
+WIDTH = 100  # where long plain scalars fold
 
 
-def _yaml() -> YAML:
+def _yaml(width: int) -> YAML:
     document = YAML()
-    document.width = WIDTH
+    document.width = width
     document.preserve_quotes = True
     document.indent(mapping=2, sequence=4, offset=2)
     return document
 
 
-def updated(text: str, updates: Mapping[str, object]) -> str:
+def updated(text: str, updates: Mapping[str, object], width: int = WIDTH) -> str:
     """`text` (a YAML mapping) with each top-level key of `updates` made equal to its value: a
     changed value replaced, a new key inserted where `updates` orders it, a key it lacks
     removed, an equal value left as written (with its comments). Other top-level keys stay as
-    they are. Lists are written inline, mappings as blocks. Raises ValueError if the text is not
-    a YAML mapping."""
-    document = _yaml()
+    they are. Lists are written inline, mappings as blocks; lines fold at `width` (a file with
+    long inline mappings and end-of-line comments wants a large one). Raises ValueError if the
+    text is not a YAML mapping."""
+    document = _yaml(width)
     data = document.load(text)
     if not isinstance(data, CommentedMap):
         raise ValueError("not a YAML mapping")

@@ -227,6 +227,23 @@ def test_refresh_adds_a_new_release_and_keeps_the_human_choices(settled):
     assert "| 2.16.0 | 0.29.1 |" in (settled / "README.md").read_text()
 
 
+def test_rewording_the_matrix_comments_loses_no_data(settled):
+    """The files are rewritten by a YAML library, not spliced at comments: with the `# Tools`
+    comment reworded, a refresh that adds a release keeps `tools`, `drivers` and the words."""
+    matrix_file = settled / MATRIX_PATH.name
+    text = matrix_file.read_text()
+    assert "\n# Tools the generated project uses" in text
+    matrix_file.write_text(text.replace("\n# Tools the", "\n# Versions of the tools the"))
+    pypi_16, content = with_new_release()
+    with StandInIndex(content) as index, StandInPyPI(pypi_content(pypi_16)) as pypi:
+        run(settled, index, pypi)
+    written = matrix_file.read_text()
+    assert "\n# Versions of the tools the generated project uses" in written
+    new, old = yaml.safe_load(written), yaml.safe_load(text)
+    assert (new["tools"], new["drivers"]) == (old["tools"], old["drivers"])
+    assert "2.16.0" in new["releases"]
+
+
 @pytest.mark.parametrize(
     ("requirement", "on_pypi", "index_only"),
     [
