@@ -12,6 +12,7 @@ import copy
 import re
 import shutil
 import socket
+import subprocess
 import time
 from pathlib import Path
 
@@ -522,3 +523,27 @@ def test_the_command_line_check_exits_1_on_drift_and_0_when_up_to_date(
         assert refresh.main(arguments) == 1
         assert "+ torch 2.16.0" in capsys.readouterr().out
         assert snapshot(settled) == before
+
+
+WORKFLOW = refresh.README_PATH.parent / ".github" / "workflows" / "refresh.yml"
+
+
+@pytest.mark.parametrize(
+    ("status", "message"),
+    [
+        (0, None),
+        (1, "The matrix is out of date"),
+        (2, "refresh --check failed (exit 2)"),
+        (3, "Incomplete check: a source (PyPI or the PyTorch index) could not be read"),
+    ],
+)
+def test_the_weekly_workflow_fails_on_drift_faults_and_incomplete_checks(status, message):
+    """The workflow's step, with the refresh replaced by its exit status: it fails on every
+    non-zero one, and says which it was."""
+    step = yaml.safe_load(WORKFLOW.read_text())["jobs"]["check"]["steps"][-1]["run"]
+    command = "uv run python -m maintainers.refresh --check --deadline 900"
+    assert command in step
+    script = step.replace(command, f"(exit {status})")
+    result = subprocess.run(["bash", "-c", script], capture_output=True, text=True)
+    assert result.returncode == status
+    assert (message in result.stdout) if message else result.stdout == ""
