@@ -13,11 +13,11 @@ PEP 658 `.metadata` file when it offers one, else HTTP range reads of the zip's 
 directory and the METADATA member (the whole wheel only when the server ignores `Range`). From
 those it derives, per torch release, the CPython versions and platforms with wheels,
 Requires-Python, PyPI's default build per platform (the CUDA version its Requires-Dist pins) and
-the triton requirement; per library
-release, Requires-Python and the torch requirement, and from them the pairing of each torch
-release. Every fault (unreachable index, HTTP error, a page that is no index, malformed JSON, a
-listing without wheels, a wheel without METADATA) raises `PyPIError` with a message. HTTP goes
-through `maintainers.fetch` (httpx): one deadline, retries with backoff, no cross-host redirect.
+the triton requirement; per library release, Requires-Python and the torch requirement, and from
+them the pairing of each torch release. Every fault (unreachable index, HTTP error, a page that
+is no index, malformed JSON, a listing without wheels, a wheel without METADATA) raises
+`PyPIError` with a message. HTTP goes through `maintainers.fetch` (httpx): one deadline,
+retries with backoff, no cross-host redirect.
 """
 
 from __future__ import annotations
@@ -773,7 +773,8 @@ def main(argv: list[str] | None = None) -> int:
     except (InvalidRequirement, InvalidVersion) as error:
         parser.error(str(error))
     try:
-        result = facts(args.pypi_url or default_index_url(), versions, libraries, since)
+        with fetch.deadline(fetch.DEFAULT_DEADLINE_S):
+            result = facts(args.pypi_url or default_index_url(), versions, libraries, since)
     except PyPIError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1

@@ -7,6 +7,9 @@ Maintainers' tooling (`maintainers/`): never loaded by a render; it reads the mo
     python -m maintainers.refresh --check               # change nothing: print drift, exit 1 on any
     python -m maintainers.refresh --recommend torch=2.15.0 --recommend cuda=cu132
     python -m maintainers.refresh --table               # only regenerate the README's table
+    python -m maintainers.refresh --check --deadline 300  # give up reading after 300 s
+
+Exit codes: 0 up to date (or written), 1 drift (`--check`), 2 fault, 3 incomplete.
 
 PyPI (`maintainers/pypi.py`) tells what PyPI holds: the torch releases (the newest patch of each
 minor from the matrix's oldest on), their CPython wheel tags, Requires-Python, macOS minimum and
@@ -41,9 +44,15 @@ evidence): where the sources disagree with them (PyPI's builds, the index-only d
 that is drift, reported, and corrected by hand. A new release gets the index facts the sources
 show (platforms, PyPI's builds, the index-only dependencies).
 
-Every fault (an unreachable index, an HTTP error, a page that lists no wheels, a variant the
-matrix uses that the index no longer serves, a bad `--recommend`) stops it before anything is
-written, with a message; the files stay byte-identical.
+Nothing is written unless both sources were read in full. A source that cannot be read (no
+answer, HTTP errors after `fetch`'s retries, the run's deadline, a truncated body, a redirect to
+another host, a page that lists no wheels) leaves the run incomplete: the drift the other
+source proves is reported, with the source not read and what only it could tell (exit 3). A
+refusal (a variant or release the matrix offers that the index no longer serves, a root
+without `cpu/`, a bad `--recommend`, neither source readable) is a RefreshError (exit 2). New
+releases of torch and of each library are drift even when no row can offer them yet, with why
+(`unpaired_libraries`). The files are rewritten by ruamel.yaml's round trip (`yaml_text`):
+comments and the blocks refresh does not own stay as they are, whatever their wording.
 """
 
 from __future__ import annotations
