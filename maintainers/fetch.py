@@ -17,11 +17,14 @@ Maintainers' tooling (`maintainers/`): never loaded by a render.
 
 from __future__ import annotations
 
+import contextvars
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
+from typing import TypeVar
 from urllib.parse import urljoin, urlsplit
 
 import httpx
@@ -33,6 +36,8 @@ ATTEMPTS = 3
 BACKOFF_S = 0.5
 TRANSIENT_STATUS = frozenset({429, 500, 502, 503, 504})
 MAX_REDIRECTS = 5
+READERS = 8  # requests in flight at once (`in_parallel`)
+T, R = TypeVar("T"), TypeVar("R")
 
 
 class FetchError(Exception):
@@ -85,6 +90,14 @@ def deadline(seconds: float) -> Iterator[None]:
             yield
         finally:
             _RUN.reset(token)
+
+
+def in_parallel(function: Callable[[T], R], items: Iterable[T]) -> list[R]:
+    """`function` over `items` on `READERS` threads, within the caller's deadline (its
+    connection pool shared); the results in order, the first exception raised."""
+    parent = contextvars.copy_context()
+    with ThreadPoolExecutor(max_workers=READERS) as pool:
+        return list(pool.map(lambda item: parent.copy().run(function, item), items))
 
 
 def get(url: str, headers: Mapping[str, str] | None = None) -> Response:

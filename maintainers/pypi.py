@@ -573,29 +573,28 @@ def library_releases(
     one METADATA read per release."""
     listing = listing if listing is not None else wheels(index_url, project)
     chosen = sorted({w.version for w in listing if versions is None or w.version in versions})
-    releases = []
-    for version in chosen:
-        files = [w for w in listing if w.version == version]
-        wheel = _representative(files)
-        meta = metadata(wheel)
-        platform = next((p for p in sorted(wheel.platforms) if p in ENVIRONMENTS), "linux-x86_64")
-        torch = [
-            r.specifier
-            for r in requirements(meta, platform, newest_python(wheel))
-            if canonicalize_name(r.name) == "torch"
-        ]
-        releases.append(
-            LibraryRelease(
-                name=canonicalize_name(project),
-                version=version,
-                requires_python=meta.requires_python,
-                torch=_intersection(torch) if torch else None,
-                wheel=wheel.filename,
-                wheels=coverage(files),
-                yanked=all(w.yanked for w in files),
-            )
-        )
-    return releases
+    return fetch.in_parallel(lambda version: _library_release(project, listing, version), chosen)
+
+
+def _library_release(project: str, listing: list[Wheel], version: Version) -> LibraryRelease:
+    files = [w for w in listing if w.version == version]
+    wheel = _representative(files)
+    meta = metadata(wheel)
+    platform = next((p for p in sorted(wheel.platforms) if p in ENVIRONMENTS), "linux-x86_64")
+    torch = [
+        r.specifier
+        for r in requirements(meta, platform, newest_python(wheel))
+        if canonicalize_name(r.name) == "torch"
+    ]
+    return LibraryRelease(
+        name=canonicalize_name(project),
+        version=version,
+        requires_python=meta.requires_python,
+        torch=_intersection(torch) if torch else None,
+        wheel=wheel.filename,
+        wheels=coverage(files),
+        yanked=all(w.yanked for w in files),
+    )
 
 
 def _intersection(specifiers: list[SpecifierSet]) -> SpecifierSet:

@@ -58,11 +58,9 @@ comments and the blocks refresh does not own stay as they are, whatever their wo
 from __future__ import annotations
 
 import argparse
-import contextvars
 import os
 import sys
 import tempfile
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -211,12 +209,11 @@ def read_pypi(pypi_url: str, oldest: Version, only: list[str] | None = None) -> 
     chosen = [v for v in newest.values() if v >= Version(f"{oldest.major}.{oldest.minor}")]
     if only:
         chosen = [v for v in chosen if str(v) in only]
-    releases = {
-        str(v): pypi.release_facts(pypi_url, v, listing=listing)
-        for v in sorted(chosen, reverse=True)
-    }
-    libraries = {name: pypi.library_releases(pypi_url, name) for name in LIBRARY_NAMES}
-    return PyPIView(releases, libraries)
+    chosen.sort(reverse=True)
+    facts = fetch.in_parallel(lambda v: pypi.release_facts(pypi_url, v, listing=listing), chosen)
+    libraries = fetch.in_parallel(lambda name: pypi.library_releases(pypi_url, name), PACKAGES[1:])
+    releases = dict(zip(map(str, chosen), facts, strict=True))
+    return PyPIView(releases, dict(zip(PACKAGES[1:], libraries, strict=True)))
 
 
 def admits(library: str, release: pypi.LibraryRelease, torch: Version) -> bool | None:
@@ -778,16 +775,19 @@ def read_sources(index_url: str, pypi_url: str, matrix: dict, variants) -> Sourc
         f"the PyTorch index ({index_url})": lambda: read_index(index_url, variants, offered),
         f"PyPI ({pypi_url})": lambda: read_pypi(pypi_url, oldest),
     }
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        futures = {n: pool.submit(contextvars.copy_context().run, r) for n, r in readers.items()}
     views, unread = [], []
-    for name, future in futures.items():
-        try:
-            views.append(future.result())
-        except pypi.PyPIError as error:
-            views.append(None)
-            unread.append(f"{name}: {error}")
+    for name, outcome in zip(readers, fetch.in_parallel(_attempt, readers.values()), strict=True):
+        views.append(None if isinstance(outcome, pypi.PyPIError) else outcome)
+        unread += [f"{name}: {outcome}"] if isinstance(outcome, pypi.PyPIError) else []
     return Sources(pypi=views[1], index=views[0], unread=unread)
+
+
+def _attempt(read):
+    """What `read()` returns, or the PyPIError it raises."""
+    try:
+        return read()
+    except pypi.PyPIError as error:
+        return error
 
 
 def refresh(
