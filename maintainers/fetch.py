@@ -3,9 +3,12 @@
 Maintainers' tooling (`maintainers/`): never loaded by a render.
 
 `get(url)` reads one response with httpx. What it guarantees:
-- a deadline: `with deadline(seconds):` bounds every request made inside it, all together
-  (connect and each read wait at most the time left; a body that trickles in past it is cut);
-  outside one, each request has `DEFAULT_DEADLINE_S`;
+- a deadline: `with deadline(seconds):` bounds every request made inside it, all together: no
+  request starts after it, a body still arriving when it passes is cut, and each wait
+  (connecting, each read) lasts at most the time left when its request began and `STALL_S`.
+  So a run ends by the deadline plus, at worst, one such wait per request under way (httpx
+  has no overall timeout for a sync request, and DNS lookups have none); outside a `deadline`,
+  each request has `DEFAULT_DEADLINE_S`;
 - retries: a transient fault (HTTP 429 and 5xx, a refused or reset connection, a timeout, a
   body shorter than its Content-Length) is retried `ATTEMPTS` times in all, with a backoff
   (`BACKOFF_S`, doubling) that never runs past the deadline;
@@ -31,7 +34,7 @@ import httpx
 
 DEFAULT_DEADLINE_S = 600.0
 CONNECT_S = 10.0  # a connection not made in this long is a (transient) fault
-STALL_S = 60.0  # a server that sends no byte for this long is a (transient) fault
+STALL_S = 30.0  # a server that sends no byte for this long is a (transient) fault
 ATTEMPTS = 3
 BACKOFF_S = 0.5
 TRANSIENT_STATUS = frozenset({429, 500, 502, 503, 504})
