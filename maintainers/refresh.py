@@ -855,16 +855,22 @@ def full_outcome(
         for torch, row in new["releases"].items()
         if torch not in files.facts["releases"]
     }
+    changed = rewritten(files, new, added)
+    if not check:
+        for path, text in changed.items():
+            write_atomically(path, text)
+    return Outcome(lines, bool(lines or changed))
+
+
+def rewritten(files: Files, new: dict, added: dict[str, dict]) -> dict[Path, str]:
+    """The new text of each file that changes: the matrix, new releases' index facts, the
+    README table."""
     after = {
         files.matrix_path: with_matrix(files.texts[files.matrix_path], new),
         files.facts_path: with_new_facts(files.texts[files.facts_path], added),
         files.readme_path: with_table(files.texts[files.readme_path], new),
     }
-    changed = {path: text for path, text in after.items() if text != files.texts[path]}
-    if not check:
-        for path, text in changed.items():
-            write_atomically(path, text)
-    return Outcome(lines, bool(lines or changed))
+    return {path: text for path, text in after.items() if text != files.texts[path]}
 
 
 def partial_outcome(files: Files, sources: Sources) -> Outcome:
