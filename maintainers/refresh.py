@@ -173,25 +173,35 @@ def read_index(index_url: str, variants: list[str] | None, needed: set[str]) -> 
             "refusing to drop it (check the index, or remove it from the matrix by hand)"
         )
     view = IndexView(variants=listed)
-    for variant in listed:
-        base = f"{index_url.rstrip('/')}/{variant}"
-        view.served[variant] = {}
-        for package in PACKAGES:
-            try:
-                files = pypi.wheels(base, package)
-            except pypi.NotFound:
-                if package != "torch":
-                    continue
-                raise
-            if package == "torch":
-                view.torch_wheels[variant] = files
-            versions: dict[Version, dict[str, str]] = {}
-            for wheel in files:
-                public = Version(wheel.version.public)
-                for platform in wheel.platforms:
-                    versions.setdefault(public, {})[platform] = wheel.version.local or ""
-            view.served[variant][package] = versions
+    pairs = [(variant, package) for variant in listed for package in PACKAGES]
+    pages = fetch.in_parallel(lambda pair: variant_page(index_url, *pair), pairs)
+    for (variant, package), files in zip(pairs, pages, strict=True):
+        if package == "torch":
+            view.torch_wheels[variant] = files
+        if files is not None:
+            view.served.setdefault(variant, {})[package] = served_by(files)
     return view
+
+
+def variant_page(index_url: str, variant: str, package: str) -> list[pypi.Wheel] | None:
+    """A package's wheels on a variant; None for a library the variant has no page of."""
+    try:
+        return pypi.wheels(f"{index_url.rstrip('/')}/{variant}", package)
+    except pypi.NotFound:
+        if package != "torch":
+            return None
+        raise
+
+
+def served_by(files: list[pypi.Wheel]) -> dict[Version, dict[str, str]]:
+    """version -> platform -> local label (`cu130`, or "" for none) of a page's wheels."""
+    versions: dict[Version, dict[str, str]] = {}
+    for wheel in files:
+        for platform in wheel.platforms:
+            versions.setdefault(Version(wheel.version.public), {})[platform] = (
+                wheel.version.local or ""
+            )
+    return versions
 
 
 # --- reading PyPI ----------------------------------------------------------------------------
