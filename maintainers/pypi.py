@@ -7,15 +7,17 @@ Maintainers' tooling (`maintainers/`): never loaded by a render; it reads the mo
     python -m maintainers.pypi 2.15.0 2.14.1 --library "torchvision>=0.28"
     python -m maintainers.pypi --pypi-url URL 2.15.0    # another index (default: pip's)
 
-It reads a project's file list (PEP 691 JSON, or PEP 503 HTML where an index offers only that)
-and a wheel's METADATA without downloading the wheel: the index's PEP 658 `.metadata` file when
-it offers one, else HTTP range reads of the zip's end, its central directory and the METADATA
-member (the whole wheel only when the server ignores `Range`). From those it derives, per torch
-release, the CPython versions and platforms with wheels, Requires-Python, PyPI's default build
-per platform (the CUDA version its Requires-Dist pins) and the triton requirement; per library
-release, Requires-Python and the torch requirement, and from them the pairing of each torch
-release. Every fault (unreachable index, HTTP error, a page that is no index, malformed JSON, a
-listing without wheels, a wheel without METADATA) raises `PyPIError` with a message.
+It reads a project's file list (PEP 691 JSON, or PEP 503 HTML where an index offers only that,
+both parsed by pypi-simple) and a wheel's METADATA without downloading the wheel: the index's
+PEP 658 `.metadata` file when it offers one, else HTTP range reads of the zip's end, its central
+directory and the METADATA member (the whole wheel only when the server ignores `Range`). From
+those it derives, per torch release, the CPython versions and platforms with wheels,
+Requires-Python, PyPI's default build per platform (the CUDA version its Requires-Dist pins) and
+the triton requirement; per library release, Requires-Python and the torch requirement, and from
+them the pairing of each torch release. Every fault (unreachable index, HTTP error, a page that
+is no index, malformed JSON, a listing without wheels, a wheel without METADATA) raises
+`PyPIError` with a message. HTTP goes through `maintainers.fetch` (httpx): one deadline,
+retries with backoff, no cross-host redirect.
 """
 
 from __future__ import annotations
@@ -26,15 +28,11 @@ import io
 import json
 import os
 import sys
-import urllib.error
-import urllib.request
 import zipfile
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from email.message import Message
-from html.parser import HTMLParser
-from urllib.parse import unquote, urljoin
+from urllib.parse import unquote, urlsplit
 
 import yaml
 from packaging.metadata import InvalidMetadata, Metadata
@@ -43,21 +41,21 @@ from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.tags import Tag
 from packaging.utils import (
     BuildTag,
-    InvalidSdistFilename,
     InvalidWheelFilename,
     NormalizedName,
     canonicalize_name,
-    parse_sdist_filename,
     parse_wheel_filename,
 )
 from packaging.version import InvalidVersion, Version
+from pypi_simple import DistributionPackage, ProjectPage
+from pypi_simple.errors import UnsupportedRepoVersionError
 
 from extensions.index_model import LIBRARY_NAMES
+from maintainers import fetch
 
 JSON_TYPE = "application/vnd.pypi.simple.v1+json"
 HTML_TYPES = ("application/vnd.pypi.simple.v1+html", "text/html")
 ACCEPT = f"{JSON_TYPE}, application/vnd.pypi.simple.v1+html;q=0.2, text/html;q=0.01"
-TIMEOUT_S = 60
 # One range read at the end of a wheel: the end record, and for small wheels the whole
 # central directory. Reads elsewhere fetch at least this much, so a METADATA member is
 # usually one more request.
@@ -81,12 +79,9 @@ CUDA_RUNTIMES = ("cuda-toolkit", "nvidia-cuda-runtime")
 STATING_OPERATORS = ("==", "===", "~=", ">=")
 
 
-class PyPIError(Exception):
-    """The index could not tell what was asked; the message says which URL and why."""
-
-
-class NotFound(PyPIError):
-    """The index has no such page (HTTP 404, or 403 as S3-backed indexes answer)."""
+# Every fault is a PyPIError (NotFound: no such page): the HTTP layer's, with its message.
+PyPIError = fetch.FetchError
+NotFound = fetch.NotFound
 
 
 # --- the file list ---------------------------------------------------------------------------
@@ -119,13 +114,9 @@ class Wheel:
 
 
 def wheels(index_url: str, project: str) -> list[Wheel]:
-    """The wheels an index lists for a project, in the listing's order."""
-    url, base, files, _ = _project_page(index_url, project)
-    listed = [
-        _wheel(urljoin(base, file["url"]), file)
-        for file in files
-        if file["filename"].endswith(".whl")
-    ]
+    """The wheels an index lists for a project, in the listing's order. Raises PyPIError."""
+    url, page = _project_page(index_url, project)
+    listed = [_wheel(url, p) for p in page.packages if _filename(p).endswith(".whl")]
     if not listed:
         raise PyPIError(f"{url} lists no wheels of {project}")
     return listed
@@ -136,22 +127,13 @@ def versions(index_url: str, project: str) -> set[Version]:
     page has it); the empty set when the index has no page for the project. File names that
     name no version (old installers, eggs) do not count."""
     try:
-        _, _, files, listed = _project_page(index_url, project)
+        _, page = _project_page(index_url, project)
     except NotFound:
         return set()
-    if listed is not None:
-        return {Version(v) for v in listed if _is_version(v)}
-    found = set()
-    for file in files:
-        filename = unquote(file["filename"])
-        try:
-            if filename.endswith(".whl"):
-                found.add(parse_wheel_filename(filename)[1])
-            elif filename.endswith((".tar.gz", ".zip")):
-                found.add(parse_sdist_filename(filename)[1])
-        except (InvalidWheelFilename, InvalidSdistFilename, InvalidVersion):
-            continue
-    return found
+    listed = page.versions
+    if listed is None:
+        listed = [p.version for p in page.packages if p.package_type in ("wheel", "sdist")]
+    return {Version(v) for v in listed if v and _is_version(v)}
 
 
 def _is_version(text: str) -> bool:
@@ -162,109 +144,52 @@ def _is_version(text: str) -> bool:
     return True
 
 
-def _project_page(index_url: str, project: str) -> tuple[str, str, list[dict], list | None]:
-    """(the page's URL, the base of its links, its file entries, its PEP 700 `versions`)."""
+def _project_page(index_url: str, project: str) -> tuple[str, ProjectPage]:
+    """(the page's URL, the page as pypi-simple parses it: PEP 691 JSON or PEP 503 HTML)."""
     url = f"{index_url.rstrip('/')}/{canonicalize_name(project)}/"
-    response = _get(url, {"Accept": ACCEPT})
-    content_type = response.headers.get_content_type()
-    if content_type == JSON_TYPE:
-        page = _json_page(url, response.body)
-        listed = page.get("versions")
-        return url, response.url, page["files"], listed if isinstance(listed, list) else None
-    if content_type in HTML_TYPES:
-        return url, response.url, _html_files(response.body), None
-    raise PyPIError(f"{url} is not a package index page (Content-Type: {content_type})")
+    response = fetch.get(url, {"Accept": ACCEPT})
+    if response.content_type == JSON_TYPE:
+        try:
+            data = json.loads(response.body)
+        except ValueError as error:
+            raise PyPIError(f"{url} answered malformed JSON: {error}") from error
+        try:
+            return url, ProjectPage.from_json_data(data, response.url)
+        except (ValueError, UnsupportedRepoVersionError) as error:
+            first = str(error).splitlines()[0]
+            raise PyPIError(f"{url} is not a PEP 691 project page: {first}") from error
+    if response.content_type in HTML_TYPES:
+        return url, ProjectPage.from_html(project, response.body, response.url)
+    raise PyPIError(
+        f"{url} is not a package index page (Content-Type: {response.content_type or 'none'})"
+    )
 
 
-def _json_page(url: str, body: bytes) -> dict:
-    try:
-        page = json.loads(body)
-    except ValueError as error:
-        raise PyPIError(f"{url} answered malformed JSON: {error}") from error
-    if (
-        not isinstance(page, dict)
-        or "api-version" not in page.get("meta", {})
-        or not isinstance(page.get("files"), list)
-        or not all(isinstance(f, dict) and {"filename", "url"} <= f.keys() for f in page["files"])
-    ):
-        raise PyPIError(f"{url} is not a PEP 691 project page (no meta.api-version or files)")
-    return page
+def _filename(package: DistributionPackage) -> str:
+    """The file's name: the anchor's text, else the last part of its link."""
+    return package.filename or unquote(urlsplit(package.url).path.rsplit("/", 1)[-1])
 
 
-class _Anchors(HTMLParser):
-    """A PEP 503 page's anchors as PEP 691 file entries."""
-
-    KEYS = {
-        "data-requires-python": "requires-python",
-        "data-yanked": "yanked",
-        "data-core-metadata": "core-metadata",
-        "data-dist-info-metadata": "data-dist-info-metadata",
-    }
-
-    def __init__(self):
-        super().__init__()
-        self.files: list[dict] = []
-        self._open: dict | None = None
-
-    def handle_starttag(self, tag, attrs):
-        attributes = dict(attrs)
-        if tag == "a" and attributes.get("href"):
-            self._open = {"url": attributes["href"], "filename": ""}
-            for attribute, key in self.KEYS.items():
-                if attribute in attributes:
-                    value = attributes[attribute]
-                    self._open[key] = _html_flag(value) if key != "requires-python" else value
-            self.files.append(self._open)
-
-    def handle_data(self, data):
-        if self._open is not None:
-            self._open["filename"] += data.strip()
-
-    def handle_endtag(self, tag):
-        if tag == "a" and self._open is not None:
-            if not self._open["filename"]:  # the text should be the filename; else the link's
-                path = self._open["url"].split("#")[0].split("?")[0]
-                self._open["filename"] = unquote(path.rsplit("/", 1)[-1])
-            self._open = None
-
-
-def _html_flag(value: str | None) -> bool | str | dict:
-    """`data-yanked` / `data-core-metadata` as PEP 691 writes them: true, a reason, hashes."""
-    if value is None or value in ("", "true"):
-        return True
-    algorithm, _, digest = value.partition("=")
-    return {algorithm: digest} if digest else value
-
-
-def _html_files(body: bytes) -> list[dict]:
-    parser = _Anchors()
-    parser.feed(body.decode("utf-8", errors="replace"))
-    return parser.files
-
-
-def _wheel(url: str, file: dict) -> Wheel:
-    filename = file["filename"]
+def _wheel(page_url: str, package: DistributionPackage) -> Wheel:
+    filename = _filename(package)
     try:
         name, version, build, tags = parse_wheel_filename(filename)
-        requires_python = file.get("requires-python")
-        specifier = SpecifierSet(requires_python) if requires_python else None
+        specifier = SpecifierSet(package.requires_python) if package.requires_python else None
     except (InvalidWheelFilename, InvalidVersion, InvalidSpecifier) as error:
-        raise PyPIError(f"{url}: {error}") from error
-    core = file.get("core-metadata", file.get("data-dist-info-metadata")) or None
-    uploaded = file.get("upload-time")
+        raise PyPIError(f"{page_url}: {error}") from error
     return Wheel(
         filename=filename,
-        url=url.split("#")[0],
+        url=package.url,
         name=name,
         version=version,
         build=build,
         tags=tags,
         requires_python=specifier,
-        upload_time=datetime.fromisoformat(uploaded) if uploaded else None,
-        yanked=bool(file.get("yanked")),
-        size=file.get("size"),
-        metadata_url=f"{url.split('#')[0]}.metadata" if core else None,
-        metadata_sha256=core.get("sha256") if isinstance(core, dict) else None,
+        upload_time=package.upload_time,
+        yanked=package.is_yanked,
+        size=package.size,
+        metadata_url=package.metadata_url if package.has_metadata else None,
+        metadata_sha256=(package.metadata_digests or {}).get("sha256"),
     )
 
 
@@ -285,7 +210,7 @@ def metadata(wheel: Wheel) -> Metadata:
 
 def _core_metadata(wheel: Wheel) -> bytes:
     assert wheel.metadata_url
-    body = _get(wheel.metadata_url).body
+    body = fetch.get(wheel.metadata_url).body
     if wheel.metadata_sha256 and hashlib.sha256(body).hexdigest() != wheel.metadata_sha256:
         raise PyPIError(f"{wheel.metadata_url} does not match the sha256 its listing gives")
     return body
@@ -309,7 +234,7 @@ def _metadata_member(url: str) -> bytes:
 
 def _open_zip(url: str) -> zipfile.ZipFile:
     """A wheel as a zip archive read by ranges; one whole download if the server has none."""
-    response = _get(url, {"Range": f"bytes=-{READ_AHEAD}"})
+    response = fetch.get(url, {"Range": f"bytes=-{READ_AHEAD}"})
     if response.status == 206:
         start, size = _content_range(url, response.headers)
         source: io.RawIOBase | io.BytesIO = RemoteFile(url, size, {start: response.body})
@@ -321,7 +246,7 @@ def _open_zip(url: str) -> zipfile.ZipFile:
         raise PyPIError(f"{url} is not a readable zip archive: {error}") from error
 
 
-def _content_range(url: str, headers: Message) -> tuple[int, int]:
+def _content_range(url: str, headers: Mapping[str, str]) -> tuple[int, int]:
     """(first byte, file size) from `Content-Range: bytes 100-199/1000`."""
     value = headers.get("Content-Range", "")
     unit, _, rest = value.partition(" ")
@@ -374,7 +299,7 @@ class RemoteFile(io.RawIOBase):
             if offset <= start and end <= offset + len(chunk):
                 return chunk[start - offset : end - offset]
         stop = min(max(end, start + READ_AHEAD), self.size)
-        response = _get(self.url, {"Range": f"bytes={start}-{stop - 1}"})
+        response = fetch.get(self.url, {"Range": f"bytes={start}-{stop - 1}"})
         if response.status == 206:
             first, _ = _content_range(self.url, response.headers)
             chunk = response.body
@@ -384,29 +309,6 @@ class RemoteFile(io.RawIOBase):
             raise PyPIError(f"{self.url} answered bytes {first}+{len(chunk)}, not {start}-{end}")
         self.chunks[first] = chunk
         return chunk[start - first : end - first]
-
-
-# --- HTTP ------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class _Response:
-    status: int
-    url: str  # after redirects: the base for relative links
-    headers: Message
-    body: bytes
-
-
-def _get(url: str, headers: Mapping[str, str] | None = None) -> _Response:
-    request = urllib.request.Request(url, headers=dict(headers or {}))
-    try:
-        with urllib.request.urlopen(request, timeout=TIMEOUT_S) as response:
-            return _Response(response.status, response.url, response.headers, response.read())
-    except urllib.error.HTTPError as error:
-        kind = NotFound if error.code in (403, 404) else PyPIError
-        raise kind(f"{url} answered HTTP {error.code} {error.reason}") from error
-    except (urllib.error.URLError, OSError) as error:
-        raise PyPIError(f"cannot reach {url}: {getattr(error, 'reason', error)}") from error
 
 
 def default_index_url() -> str:
@@ -671,29 +573,28 @@ def library_releases(
     one METADATA read per release."""
     listing = listing if listing is not None else wheels(index_url, project)
     chosen = sorted({w.version for w in listing if versions is None or w.version in versions})
-    releases = []
-    for version in chosen:
-        files = [w for w in listing if w.version == version]
-        wheel = _representative(files)
-        meta = metadata(wheel)
-        platform = next((p for p in sorted(wheel.platforms) if p in ENVIRONMENTS), "linux-x86_64")
-        torch = [
-            r.specifier
-            for r in requirements(meta, platform, newest_python(wheel))
-            if canonicalize_name(r.name) == "torch"
-        ]
-        releases.append(
-            LibraryRelease(
-                name=canonicalize_name(project),
-                version=version,
-                requires_python=meta.requires_python,
-                torch=_intersection(torch) if torch else None,
-                wheel=wheel.filename,
-                wheels=coverage(files),
-                yanked=all(w.yanked for w in files),
-            )
-        )
-    return releases
+    return fetch.in_parallel(lambda version: _library_release(project, listing, version), chosen)
+
+
+def _library_release(project: str, listing: list[Wheel], version: Version) -> LibraryRelease:
+    files = [w for w in listing if w.version == version]
+    wheel = _representative(files)
+    meta = metadata(wheel)
+    platform = next((p for p in sorted(wheel.platforms) if p in ENVIRONMENTS), "linux-x86_64")
+    torch = [
+        r.specifier
+        for r in requirements(meta, platform, newest_python(wheel))
+        if canonicalize_name(r.name) == "torch"
+    ]
+    return LibraryRelease(
+        name=canonicalize_name(project),
+        version=version,
+        requires_python=meta.requires_python,
+        torch=_intersection(torch) if torch else None,
+        wheel=wheel.filename,
+        wheels=coverage(files),
+        yanked=all(w.yanked for w in files),
+    )
 
 
 def _intersection(specifiers: list[SpecifierSet]) -> SpecifierSet:
@@ -871,7 +772,8 @@ def main(argv: list[str] | None = None) -> int:
     except (InvalidRequirement, InvalidVersion) as error:
         parser.error(str(error))
     try:
-        result = facts(args.pypi_url or default_index_url(), versions, libraries, since)
+        with fetch.deadline(fetch.DEFAULT_DEADLINE_S):
+            result = facts(args.pypi_url or default_index_url(), versions, libraries, since)
     except PyPIError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1

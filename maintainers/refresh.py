@@ -7,6 +7,9 @@ Maintainers' tooling (`maintainers/`): never loaded by a render; it reads the mo
     python -m maintainers.refresh --check               # change nothing: print drift, exit 1 on any
     python -m maintainers.refresh --recommend torch=2.15.0 --recommend cuda=cu132
     python -m maintainers.refresh --table               # only regenerate the README's table
+    python -m maintainers.refresh --check --deadline 300  # give up reading after 300 s
+
+Exit codes: 0 up to date (or written), 1 drift (`--check`), 2 fault, 3 incomplete.
 
 PyPI (`maintainers/pypi.py`) tells what PyPI holds: the torch releases (the newest patch of each
 minor from the matrix's oldest on), their CPython wheel tags, Requires-Python, macOS minimum and
@@ -41,15 +44,23 @@ evidence): where the sources disagree with them (PyPI's builds, the index-only d
 that is drift, reported, and corrected by hand. A new release gets the index facts the sources
 show (platforms, PyPI's builds, the index-only dependencies).
 
-Every fault (an unreachable index, an HTTP error, a page that lists no wheels, a variant the
-matrix uses that the index no longer serves, a bad `--recommend`) stops it before anything is
-written, with a message; the files stay byte-identical.
+Nothing is written unless both sources were read in full. A source that cannot be read (no
+answer, HTTP errors after `fetch`'s retries, the run's deadline, a truncated body, a redirect to
+another host, a page that lists no wheels) leaves the run incomplete: the drift the other
+source proves is reported, with the source not read and what only it could tell (exit 3). A
+refusal (a variant or release the matrix offers that the index no longer serves, a root
+without `cpu/`, a bad `--recommend`, neither source readable) is a RefreshError (exit 2). New
+releases of torch and of each library are drift even when no row can offer them yet, with why
+(`unpaired_libraries`). The files are rewritten by ruamel.yaml's round trip (`yaml_text`):
+comments and the blocks refresh does not own stay as they are, whatever their wording.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -58,16 +69,18 @@ from packaging.requirements import Requirement
 from packaging.specifiers import SpecifierSet
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
+from pypi_simple import IndexPage
 
 from extensions.index_model import LIBRARY_NAMES, family_of
 from extensions.torch_matrix import FACTS_PATH, FAMILIES, MATRIX_PATH, variant_key
-from maintainers import pypi
+from maintainers import fetch, pypi, yaml_text
 
 README_PATH = MATRIX_PATH.parent.parent / "README.md"
 TABLE_START, TABLE_END = "<!-- matrix:start -->", "<!-- matrix:end -->"
-RELEASES_START = "\nreleases:\n"
-TOOLS_START = "\n# Tools"
-FACTS_END = "\nsources:\n"
+FACTS_WIDTH = 4096  # index_facts.yml: one line per inline mapping, comments after it
+DEADLINE_S = 900.0  # one run, all requests together
+# Exit codes of the command line.
+UP_TO_DATE, DRIFT, FAULT, INCOMPLETE = 0, 1, 2, 3
 KEPT_ROW_FACTS = ("accelerator_api", "constraints", "unconfirmed", "withheld")
 RECOMMENDABLE = ("torch", "python", *(f for f in FAMILIES if f != "cpu"))
 PACKAGES = ("torch", *LIBRARY_NAMES)
@@ -86,35 +99,23 @@ class RefreshError(Exception):
     """A fault that leaves every file as it was."""
 
 
-# --- the YAML layout -------------------------------------------------------------------------
+# --- the YAML files --------------------------------------------------------------------------
 
 
-class _Dumper(yaml.SafeDumper):
-    """Block mappings, flow lists, strings quoted only where YAML needs it."""
+def with_matrix(text: str, matrix: dict) -> str:
+    """The matrix file's text with `matrix`'s recommendation and releases, written by
+    ruamel.yaml: comments and every other block (tools, drivers) kept as they are."""
+    return yaml_text.updated(text, {k: matrix[k] for k in ("recommended", "releases")})
 
 
-_Dumper.add_representer(
-    list, lambda d, data: d.represent_sequence("tag:yaml.org,2002:seq", data, flow_style=True)
-)
-
-
-def to_yaml(data: dict) -> str:
-    return yaml.dump(data, Dumper=_Dumper, sort_keys=False, width=100, allow_unicode=True)
-
-
-def dump(matrix: dict, header: str, tools: str) -> str:
-    """The matrix file's text: its header comments, then the data written by the YAML library
-    in one fixed order, then the tools block as it was."""
-    data = {"recommended": matrix["recommended"], "index_url": matrix["index_url"]}
-    releases = {"releases": matrix["releases"]}
-    return f"{header.rstrip()}\n\n{to_yaml(data)}\n{to_yaml(releases)}{tools}"
-
-
-def split_file(text: str) -> tuple[str, str]:
-    """(header comments, tools block) of the matrix file: kept verbatim."""
-    header = text.split("\nrecommended:", 1)[0]
-    tools = text[text.index(TOOLS_START) :] if TOOLS_START in text else "\ntools: {}\n"
-    return header, tools
+def with_new_facts(text: str, new: dict[str, dict]) -> str:
+    """index_facts.yml with the facts of new releases added before the others (newest first),
+    written by ruamel.yaml: the recorded facts, their comments and evidence kept as they are."""
+    if not new:
+        return text
+    releases = yaml.safe_load(text)["releases"]
+    ordered = dict(sorted(new.items(), key=lambda item: Version(item[0]), reverse=True))
+    return yaml_text.updated(text, {"releases": ordered | releases}, width=FACTS_WIDTH)
 
 
 # --- reading the PyTorch index ---------------------------------------------------------------
@@ -147,17 +148,11 @@ class IndexView:
 
 
 def root_variants(index_url: str) -> list[str]:
-    """The variants the index root lists."""
+    """The variants the index root lists. Raises PyPIError (unreadable), RefreshError (no
+    `cpu/`: not a PyTorch index)."""
     url = f"{index_url.rstrip('/')}/"
-    try:
-        response = pypi._get(url, {"Accept": "text/html"})
-    except pypi.PyPIError as error:
-        raise RefreshError(f"the PyTorch index: {error}") from error
-    parser = pypi._Anchors()
-    parser.feed(response.body.decode("utf-8", errors="replace"))
-    names = {
-        f["filename"].strip("/") or f["url"].strip("/").rsplit("/", 1)[-1] for f in parser.files
-    }
+    page = IndexPage.from_html(fetch.get(url, {"Accept": "text/html"}).body)
+    names = {name.strip("/") for name in page.projects}
     variants = sorted((n for n in names if is_variant(n)), key=variant_key)
     if "cpu" not in variants:
         raise RefreshError(
@@ -178,25 +173,35 @@ def read_index(index_url: str, variants: list[str] | None, needed: set[str]) -> 
             "refusing to drop it (check the index, or remove it from the matrix by hand)"
         )
     view = IndexView(variants=listed)
-    for variant in listed:
-        base = f"{index_url.rstrip('/')}/{variant}"
-        view.served[variant] = {}
-        for package in PACKAGES:
-            try:
-                files = pypi.wheels(base, package)
-            except pypi.PyPIError as error:
-                if package != "torch" and isinstance(error, pypi.NotFound):
-                    continue
-                raise RefreshError(f"variant {variant}: {error}") from error
-            if package == "torch":
-                view.torch_wheels[variant] = files
-            versions: dict[Version, dict[str, str]] = {}
-            for wheel in files:
-                public = Version(wheel.version.public)
-                for platform in wheel.platforms:
-                    versions.setdefault(public, {})[platform] = wheel.version.local or ""
-            view.served[variant][package] = versions
+    pairs = [(variant, package) for variant in listed for package in PACKAGES]
+    pages = fetch.in_parallel(lambda pair: variant_page(index_url, *pair), pairs)
+    for (variant, package), files in zip(pairs, pages, strict=True):
+        if package == "torch":
+            view.torch_wheels[variant] = files
+        if files is not None:
+            view.served.setdefault(variant, {})[package] = served_by(files)
     return view
+
+
+def variant_page(index_url: str, variant: str, package: str) -> list[pypi.Wheel] | None:
+    """A package's wheels on a variant; None for a library the variant has no page of."""
+    try:
+        return pypi.wheels(f"{index_url.rstrip('/')}/{variant}", package)
+    except pypi.NotFound:
+        if package != "torch":
+            return None
+        raise
+
+
+def served_by(files: list[pypi.Wheel]) -> dict[Version, dict[str, str]]:
+    """version -> platform -> local label (`cu130`, or "" for none) of a page's wheels."""
+    versions: dict[Version, dict[str, str]] = {}
+    for wheel in files:
+        for platform in wheel.platforms:
+            versions.setdefault(Version(wheel.version.public), {})[platform] = (
+                wheel.version.local or ""
+            )
+    return versions
 
 
 # --- reading PyPI ----------------------------------------------------------------------------
@@ -214,12 +219,11 @@ def read_pypi(pypi_url: str, oldest: Version, only: list[str] | None = None) -> 
     chosen = [v for v in newest.values() if v >= Version(f"{oldest.major}.{oldest.minor}")]
     if only:
         chosen = [v for v in chosen if str(v) in only]
-    releases = {
-        str(v): pypi.release_facts(pypi_url, v, listing=listing)
-        for v in sorted(chosen, reverse=True)
-    }
-    libraries = {name: pypi.library_releases(pypi_url, name) for name in LIBRARY_NAMES}
-    return PyPIView(releases, libraries)
+    chosen.sort(reverse=True)
+    facts = fetch.in_parallel(lambda v: pypi.release_facts(pypi_url, v, listing=listing), chosen)
+    libraries = fetch.in_parallel(lambda name: pypi.library_releases(pypi_url, name), PACKAGES[1:])
+    releases = dict(zip(map(str, chosen), facts, strict=True))
+    return PyPIView(releases, dict(zip(PACKAGES[1:], libraries, strict=True)))
 
 
 def admits(library: str, release: pypi.LibraryRelease, torch: Version) -> bool | None:
@@ -260,41 +264,48 @@ def read_index_requires(
 ) -> IndexRequires:
     """Per release (`rows`: torch -> matrix row) and each variant it offers, the Requires-Dist
     of one of its torch wheels (Linux x86_64 where there is one) that only the index hosts: no
-    release on PyPI satisfies it, one on the variant's page does (see the module's doc)."""
+    release on PyPI satisfies it, one on the variant's page does (see the module's doc).
+    Raises PyPIError (a source unreadable), RefreshError (a requirement nobody serves)."""
     on_pypi: dict[str, set[Version]] = {}
     found: IndexRequires = {}
     for torch, row in rows.items():
-        version = Version(torch)
         found[torch] = {}
         for variant in row["variants"]:
-            base = f"{index_url.rstrip('/')}/{variant}"
-            listing = view.torch_wheels.get(variant, ())
-            files = [w for w in listing if Version(w.version.public) == version]
-            if not files:
-                continue
-            linux = [w for w in files if "linux-x86_64" in w.platforms]
-            wheel = pypi._representative(linux or files)
-            platforms = view.platforms(variant, "torch", version)
-            index_only = []
-            try:
-                for requirement in pypi.metadata(wheel).requires_dist or []:
-                    if not applies(requirement, platforms, row["python"]):
-                        continue
-                    name = canonicalize_name(requirement.name)
-                    if name not in on_pypi:
-                        on_pypi[name] = pypi.versions(pypi_url, name)
-                    if satisfied(requirement, on_pypi[name]):
-                        continue
-                    if not satisfied(requirement, pypi.versions(base, name)):
-                        raise RefreshError(
-                            f"{wheel.filename} requires `{requirement}`, which neither PyPI nor "
-                            f"{base} serves: a broken release? (check the index)"
-                        )
-                    index_only.append(requirement)
-            except pypi.PyPIError as error:
-                raise RefreshError(f"variant {variant}: {error}") from error
-            found[torch][variant] = tuple(index_only)
+            files = [
+                w
+                for w in view.torch_wheels.get(variant, ())
+                if Version(w.version.public) == Version(torch)
+            ]
+            if files:
+                base = f"{index_url.rstrip('/')}/{variant}"
+                needs = index_only(base, pypi_url, files, view, row, on_pypi)
+                found[torch][variant] = needs
     return found
+
+
+def index_only(
+    base: str, pypi_url: str, files: list[pypi.Wheel], view: IndexView, row: dict, on_pypi: dict
+) -> tuple[Requirement, ...]:
+    """The Requires-Dist of one of a variant's torch wheels that only the variant hosts
+    (`on_pypi`: the versions PyPI holds, by name, filled as read)."""
+    wheel = pypi._representative([w for w in files if "linux-x86_64" in w.platforms] or files)
+    platforms = view.platforms(base.rsplit("/", 1)[-1], "torch", wheel.version.public)
+    result = []
+    for requirement in pypi.metadata(wheel).requires_dist or []:
+        if not applies(requirement, platforms, row["python"]):
+            continue
+        name = canonicalize_name(requirement.name)
+        if name not in on_pypi:
+            on_pypi[name] = pypi.versions(pypi_url, name)
+        if satisfied(requirement, on_pypi[name]):
+            continue
+        if not satisfied(requirement, pypi.versions(base, name)):
+            raise RefreshError(
+                f"{wheel.filename} requires `{requirement}`, which neither PyPI nor "
+                f"{base} serves: a broken release? (check the index)"
+            )
+        result.append(requirement)
+    return tuple(result)
 
 
 def requirement_text(requirement: Requirement) -> str:
@@ -552,6 +563,111 @@ def unoffered_on_the_index(matrix: dict, view: IndexView) -> list[str]:
     return lines
 
 
+def named(row: dict, library: str, version: Version) -> bool:
+    """Whether a row's `unconfirmed` or `withheld` names this library release ("torchvision
+    0.29.2"): a human already said why it is not offered."""
+    return f"{library} {version}" in {*row.get("unconfirmed", {}), *row.get("withheld", {})}
+
+
+def unpaired_libraries(matrix: dict, pypi_view: PyPIView, view: IndexView | None) -> list[str]:
+    """Library releases on PyPI newer than any the matrix pairs, that no row names: drift even
+    when they cannot be paired yet, with why not."""
+    lines = []
+    for library in LIBRARY_NAMES:
+        rows = matrix["releases"].values()
+        paired = [Version(row[library]["version"]) for row in rows if library in row]
+        for release in pypi_view.libraries[library]:
+            version = release.version
+            if release.yanked or version.is_prerelease or version <= max(paired, default=version):
+                continue
+            if any(named(row, library, version) for row in rows):
+                continue
+            why = why_not_paired(library, release, matrix, view)
+            lines.append(f"! {library} {version} is on PyPI, not offered: {why}")
+    return lines
+
+
+def why_not_paired(
+    library: str, release: pypi.LibraryRelease, matrix: dict, view: IndexView | None
+) -> str:
+    line = f"{release.version.major}.{release.version.minor}"
+    if release.torch is None and line not in TABLE_PAIRINGS.get(library, {}):
+        return (
+            f"its wheels declare no torch requirement, and TABLE_PAIRINGS (maintainers/"
+            f"refresh.py, from its README's compatibility table) has no {line} row: add the "
+            "row, or name it in a row's `withheld` with why"
+        )
+    torches = [t for t in matrix["releases"] if admits(library, release, Version(t))]
+    if not torches:
+        said = release.torch if release.torch is not None else TABLE_PAIRINGS[library][line]
+        return f"it pairs with torch{said}, which no release in the matrix is"
+    if view is None:
+        return f"it pairs with torch {', '.join(torches)}; the index was not read to see it"
+    return f"it pairs with torch {', '.join(torches)}, but the index does not serve it on cpu"
+
+
+def pypi_only_drift(matrix: dict, facts: dict, pypi_view: PyPIView) -> list[str]:
+    """What PyPI alone proves: new torch releases, changed Pythons, PyPI's builds, newer
+    library releases that admit a row's torch, unpaired library releases."""
+    lines = []
+    for torch, release in pypi_view.releases.items():
+        row, pythons = matrix["releases"].get(torch), list(release.wheels.pythons)
+        if row is None:
+            span = f"{pythons[0]}-{pythons[-1]}" if pythons else "none"
+            lines.append(f"+ torch {torch}: Python {span}; variants unknown (index not read)")
+        elif row["python"] != pythons:
+            lines.append(f"~ torch {torch} python: {row['python']} -> {pythons}")
+        if row is not None:
+            lines += newer_libraries(torch, row, pypi_view)
+    return lines + facts_drift(facts, pypi_view) + unpaired_libraries(matrix, pypi_view, None)
+
+
+def newer_libraries(torch: str, row: dict, pypi_view: PyPIView) -> list[str]:
+    """Library releases newer than a row's that admit its torch (PyPI's word alone)."""
+    lines = []
+    for library in LIBRARY_NAMES:
+        if library not in row:
+            continue
+        pinned = Version(row[library]["version"])
+        newer = [
+            r.version
+            for r in pypi_view.libraries[library]
+            if r.version > pinned and not r.yanked and not named(row, library, r.version)
+            if admits(library, r, Version(torch))
+        ]
+        if newer:
+            lines.append(
+                f"~ torch {torch} {library}: {pinned} -> {max(newer)}? (admits it on PyPI; "
+                "whether the index serves it is not checked)"
+            )
+    return lines
+
+
+def index_only_drift(matrix: dict, view: IndexView) -> list[str]:
+    """What the index alone proves: torch releases it serves that the matrix lacks, variants
+    its root lists that no row offers or names, unconfirmed variants it now serves."""
+    rows = matrix["releases"]
+    served = list(view.served.get("cpu", {}).get("torch", {}))
+    oldest = min(map(Version, rows))
+    lines = [
+        f"+ torch {v} on the index: "
+        + ", ".join(x for x in view.variants if view.platforms(x, "torch", v))
+        + " (PyPI not read)"
+        for v in sorted(pypi.newest_patches(served).values(), reverse=True)
+        if v >= oldest and str(v) not in rows
+    ]
+    known = {v for row in rows.values() for v in row["variants"]}
+    known |= {
+        n for row in rows.values() for n in (*row.get("unconfirmed", {}), *row.get("withheld", {}))
+    }
+    lines += [
+        f"+ variant {v}: the index root lists it; no release offers it"
+        for v in view.variants
+        if v not in known and family_of(v) not in known
+    ]
+    return lines + unoffered_on_the_index(matrix, view)
+
+
 # --- the README table ------------------------------------------------------------------------
 
 
@@ -612,21 +728,7 @@ def with_table(readme: str, matrix: dict) -> str:
 # --- writing ---------------------------------------------------------------------------------
 
 
-def with_new_facts(text: str, new: dict[str, dict]) -> str:
-    """index_facts.yml with the facts of new releases added after its last release."""
-    if not new:
-        return text
-    if FACTS_END not in text:
-        raise RefreshError("index_facts.yml lacks its `sources:` block")
-    block = to_yaml({"x": new}).split("\n", 1)[1]
-    before, after = text.split(FACTS_END, 1)
-    return f"{before.rstrip()}\n{block}{FACTS_END}{after}"
-
-
 def write_atomically(path: Path, text: str) -> None:
-    import os
-    import tempfile
-
     fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as file:
@@ -637,10 +739,65 @@ def write_atomically(path: Path, text: str) -> None:
         raise
 
 
+# --- one run ---------------------------------------------------------------------------------
+
+
+@dataclass
+class Files:
+    """The three files a run reads, as read, and where they are."""
+
+    matrix_path: Path
+    facts_path: Path
+    readme_path: Path
+    texts: dict[Path, str] = field(default_factory=dict)
+
+    def __post_init__(self):
+        for path in (self.matrix_path, self.facts_path, self.readme_path):
+            self.texts[path] = path.read_text(encoding="utf-8")
+        self.matrix = yaml.safe_load(self.texts[self.matrix_path])
+        self.facts = yaml.safe_load(self.texts[self.facts_path])
+
+
+@dataclass
+class Sources:
+    """What each source said; None where it could not be read (`unread` says why)."""
+
+    pypi: PyPIView | None
+    index: IndexView | None
+    unread: list[str]
+
+
 @dataclass
 class Outcome:
     lines: list[str]  # what changed (or would change)
     drift: bool
+    unread: list[str] = field(default_factory=list)  # sources not read, and why
+    unchecked: list[str] = field(default_factory=list)  # what only those sources could tell
+
+
+def read_sources(index_url: str, pypi_url: str, matrix: dict, variants) -> Sources:
+    """Both sources, read side by side (a stalled one does not starve the other); a source
+    that cannot be read (PyPIError) is None, with why. RefreshError: the index contradicts
+    the matrix."""
+    offered = {v for row in matrix["releases"].values() for v in row["variants"]}
+    oldest = min(map(Version, matrix["releases"]))
+    readers = {
+        f"the PyTorch index ({index_url})": lambda: read_index(index_url, variants, offered),
+        f"PyPI ({pypi_url})": lambda: read_pypi(pypi_url, oldest),
+    }
+    views, unread = [], []
+    for name, outcome in zip(readers, fetch.in_parallel(_attempt, readers.values()), strict=True):
+        views.append(None if isinstance(outcome, pypi.PyPIError) else outcome)
+        unread += [f"{name}: {outcome}"] if isinstance(outcome, pypi.PyPIError) else []
+    return Sources(pypi=views[1], index=views[0], unread=unread)
+
+
+def _attempt(read):
+    """What `read()` returns, or the PyPIError it raises."""
+    try:
+        return read()
+    except pypi.PyPIError as error:
+        return error
 
 
 def refresh(
@@ -652,55 +809,96 @@ def refresh(
     recommend: dict[str, str] | None = None,
     variants: list[str] | None = None,
     check: bool = False,
+    deadline: float = DEADLINE_S,
 ) -> Outcome:
-    """Read both sources; rewrite the matrix, the README table and new releases' index facts
-    (or, with `check`, only say what would change)."""
-    text = matrix_path.read_text(encoding="utf-8")
-    facts_text = facts_path.read_text(encoding="utf-8")
-    readme = readme_path.read_text(encoding="utf-8")
-    matrix, facts = yaml.safe_load(text), yaml.safe_load(facts_text)
-    oldest = min(map(Version, matrix["releases"]))
-    try:
-        pypi_view = read_pypi(pypi_url, oldest)
-    except pypi.PyPIError as error:
-        raise RefreshError(f"PyPI: {error}") from error
-    needed = {v for row in matrix["releases"].values() for v in row["variants"]}
-    view = read_index(index_url, variants, needed)
+    """Read both sources within `deadline` seconds; rewrite the matrix, the README table and
+    new releases' index facts (or, with `check`, only say what would change). With a source
+    unread, say what the other proves and write nothing (`Outcome.unread`). Raises
+    RefreshError (a refusal: nothing written, or both sources unread)."""
+    files = Files(matrix_path, facts_path, readme_path)
+    recommend = recommend or {}
+    with fetch.deadline(deadline):
+        sources = read_sources(index_url, pypi_url, files.matrix, variants)
+        if sources.pypi is None and sources.index is None:
+            raise RefreshError("neither source could be read: " + "; ".join(sources.unread))
+        refuse_lost_releases(files.matrix, sources)
+        if sources.unread:
+            return partial_outcome(files, sources)
+        return full_outcome(files, sources, index_url, pypi_url, recommend, check)
+
+
+def refuse_lost_releases(matrix: dict, sources: Sources) -> None:
+    """A release the matrix offers on a variant that the index no longer serves: a partial
+    fault of the index, never a reason to drop it (RefreshError)."""
+    if sources.index is None:
+        return
     for torch, row in matrix["releases"].items():
-        if torch not in pypi_view.releases:
+        if sources.pypi is not None and torch not in sources.pypi.releases:
             continue
-        lost = [v for v in row["variants"] if not view.platforms(v, "torch", torch)]
+        lost = [v for v in row["variants"] if not sources.index.platforms(v, "torch", torch)]
         if lost:
             raise RefreshError(
                 f"the index serves no torch {torch} on {', '.join(lost)}, which the matrix "
                 "offers: refusing to drop it (a partial fault? check the index)"
             )
-    new = refreshed_matrix(matrix, pypi_view, view, recommend or {})
-    rows = {torch: new["releases"][torch] for torch in pypi_view.releases}
-    found = read_index_requires(index_url, pypi_url, view, rows)
+
+
+def full_outcome(
+    files: Files, sources: Sources, index_url: str, pypi_url: str, recommend: dict, check: bool
+) -> Outcome:
+    """Both sources read: the refreshed files, written unless `check`."""
+    new = refreshed_matrix(files.matrix, sources.pypi, sources.index, recommend)
+    rows = {torch: new["releases"][torch] for torch in sources.pypi.releases}
+    lines = summary(files.matrix, new) + facts_drift(files.facts, sources.pypi)
+    lines += unpaired_libraries(new, sources.pypi, sources.index)
+    lines += unoffered_on_the_index(new, sources.index)
+    try:
+        found = read_index_requires(index_url, pypi_url, sources.index, rows)
+    except pypi.PyPIError as error:
+        unread = [f"the torch wheels' METADATA on the index: {error}"]
+        return Outcome(lines, bool(lines), unread, ["the index-only dependencies"])
+    lines += index_requires_drift(files.facts, found)
     added = {
         torch: new_release_facts(
-            torch, facts, pypi_view, view, new["releases"][torch], found.get(torch, {})
+            torch, files.facts, sources.pypi, sources.index, row, found.get(torch, {})
         )
-        for torch in new["releases"]
-        if torch not in facts["releases"]
+        for torch, row in new["releases"].items()
+        if torch not in files.facts["releases"]
     }
-    lines = summary(matrix, new) + facts_drift(facts, pypi_view)
-    lines += index_requires_drift(facts, found)
-    lines += unoffered_on_the_index(new, view)
-    new_text = dump(new, *split_file(text))
-    new_readme = with_table(readme, new)
-    new_facts = with_new_facts(facts_text, added)
-    drift = bool(lines) or new_text != text or new_readme != readme or new_facts != facts_text
+    changed = rewritten(files, new, added)
     if not check:
-        for path, before, after in (
-            (matrix_path, text, new_text),
-            (facts_path, facts_text, new_facts),
-            (readme_path, readme, new_readme),
-        ):
-            if after != before:
-                write_atomically(path, after)
-    return Outcome(lines, drift)
+        for path, text in changed.items():
+            write_atomically(path, text)
+    return Outcome(lines, bool(lines or changed))
+
+
+def rewritten(files: Files, new: dict, added: dict[str, dict]) -> dict[Path, str]:
+    """The new text of each file that changes: the matrix, new releases' index facts, the
+    README table."""
+    after = {
+        files.matrix_path: with_matrix(files.texts[files.matrix_path], new),
+        files.facts_path: with_new_facts(files.texts[files.facts_path], added),
+        files.readme_path: with_table(files.texts[files.readme_path], new),
+    }
+    return {path: text for path, text in after.items() if text != files.texts[path]}
+
+
+def partial_outcome(files: Files, sources: Sources) -> Outcome:
+    """One source read: the drift it proves, and what only the other could tell."""
+    if sources.index is None:
+        lines = pypi_only_drift(files.matrix, files.facts, sources.pypi)
+        unchecked = [
+            "which variants serve each torch and library release",
+            "the index-only dependencies",
+        ]
+    else:
+        lines = index_only_drift(files.matrix, sources.index)
+        unchecked = [
+            "new torch and library releases' Pythons and pairings",
+            "PyPI's builds",
+            "the index-only dependencies",
+        ]
+    return Outcome(lines, bool(lines), sources.unread, unchecked)
 
 
 def parse_recommend(items: list[str]) -> dict[str, str]:
@@ -721,9 +919,12 @@ def parse_recommend(items: list[str]) -> dict[str, str]:
     return result
 
 
-def main(argv: list[str] | None = None) -> int:
+def parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m maintainers.refresh", description=__doc__.splitlines()[0]
+        prog="python -m maintainers.refresh",
+        description=__doc__.splitlines()[0],
+        epilog="Exit codes: 0 up to date (or written), 1 drift (--check), 2 fault (nothing "
+        "written), 3 incomplete (a source unread: the other's drift printed, nothing written).",
     )
     parser.add_argument("--index-url", help="the PyTorch index (default: the matrix's)")
     parser.add_argument("--pypi-url", help="PyPI's simple index (default: the one pip uses)")
@@ -740,36 +941,71 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--dry-run", action="store_true", help="the same as --check")
     parser.add_argument("--table", action="store_true", help="only regenerate the README table")
-    args = parser.parse_args(argv)
-    check = args.check or args.dry_run
-    try:
-        if args.table:
-            matrix = yaml.safe_load(MATRIX_PATH.read_text(encoding="utf-8"))
-            readme = README_PATH.read_text(encoding="utf-8")
-            if with_table(readme, matrix) != readme:
-                write_atomically(README_PATH, with_table(readme, matrix))
-            return 0
-        recommend = parse_recommend(args.recommend)
-        matrix = yaml.safe_load(MATRIX_PATH.read_text(encoding="utf-8"))
-        outcome = refresh(
-            args.index_url or matrix["index_url"],
-            args.pypi_url or pypi.default_index_url(),
-            recommend=recommend,
-            variants=args.variants.split(",") if args.variants else None,
-            check=check,
-        )
-    except (RefreshError, pypi.PyPIError) as error:
-        print(f"error: {error}. Nothing was written.", file=sys.stderr)
-        return 2
+    parser.add_argument(
+        "--deadline",
+        type=float,
+        default=DEADLINE_S,
+        metavar="SECONDS",
+        help=f"give up reading after this long, all requests together (default {DEADLINE_S:g})",
+    )
+    return parser
+
+
+def write_table() -> int:
+    """`--table`: the README's table from the matrix as it is."""
+    matrix = yaml.safe_load(MATRIX_PATH.read_text(encoding="utf-8"))
+    readme = README_PATH.read_text(encoding="utf-8")
+    if with_table(readme, matrix) != readme:
+        write_atomically(README_PATH, with_table(readme, matrix))
+    return UP_TO_DATE
+
+
+def run(args: argparse.Namespace) -> Outcome:
+    """One refresh as the command line asks (RefreshError, PyPIError: a fault)."""
+    matrix = yaml.safe_load(MATRIX_PATH.read_text(encoding="utf-8"))
+    return refresh(
+        args.index_url or matrix["index_url"],
+        args.pypi_url or pypi.default_index_url(),
+        MATRIX_PATH,
+        README_PATH,
+        FACTS_PATH,
+        recommend=parse_recommend(args.recommend),
+        variants=args.variants.split(",") if args.variants else None,
+        check=args.check or args.dry_run,
+        deadline=args.deadline,
+    )
+
+
+def report(outcome: Outcome, check: bool) -> int:
+    """Print the outcome; its exit code."""
+    if outcome.unread:
+        print("\n".join(outcome.lines) or "No drift in what could be read.")
+        for why in outcome.unread:
+            print(f"Not read: {why}")
+        print(f"Not checked: {'; '.join(outcome.unchecked)}.")
+        print("Incomplete: nothing was written; run again when every source answers.")
+        return INCOMPLETE
     if not outcome.drift:
         print("The matrix is up to date.")
-        return 0
+        return UP_TO_DATE
     print("\n".join(outcome.lines) or "~ the generated layout of the files differs")
     if check:
         print("The matrix is out of date: run `python -m maintainers.refresh`, review `git diff`.")
-        return 1
+        return DRIFT
     print(f"Wrote {MATRIX_PATH.name}, {FACTS_PATH.name} and README.md: review `git diff`.")
-    return 0
+    return UP_TO_DATE
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        if args.table:
+            return write_table()
+        outcome = run(args)
+    except (RefreshError, pypi.PyPIError) as error:
+        print(f"error: {error}. Nothing was written.", file=sys.stderr)
+        return FAULT
+    return report(outcome, args.check or args.dry_run)
 
 
 if __name__ == "__main__":

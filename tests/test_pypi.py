@@ -239,8 +239,9 @@ JSON_TYPE = "application/vnd.pypi.simple.v1+json"
             (
                 200,
                 JSON_TYPE,
-                b'{"meta": {"api-version": "1.1"}, "files": '
-                b'[{"filename": "torch-2.13.0.tar.gz", "url": "/files/torch-2.13.0.tar.gz"}]}',
+                b'{"meta": {"api-version": "1.1"}, "name": "torch", "files": '
+                b'[{"filename": "torch-2.13.0.tar.gz", "url": "/files/torch-2.13.0.tar.gz", '
+                b'"hashes": {}}]}',
             ),
             "lists no wheels of torch",
         ),
@@ -513,7 +514,7 @@ def test_the_command_reports_a_fault_in_one_line_and_exits_1(capsys):
         assert pypi.main(["--pypi-url", index.url, "2.13.0", "--library", "torchvision"]) == 1
     assert (
         capsys.readouterr().err
-        == f"error: {index.url}torch/ answered HTTP 503 Service Unavailable\n"
+        == f"error: {index.url}torch/ answered HTTP 503 Service Unavailable (3 tries)\n"
     )
 
 

@@ -54,3 +54,23 @@ def test_every_row_of_the_matrix_is_what_pypi_says_today():
         for name, releases in libraries.items():
             pinned = releases[row[name]["version"]]
             assert pinned.torch is None or pinned.torch.contains(version), (torch, name)
+
+
+@pytest.mark.live
+def test_refresh_check_reports_torchcodec_0_17_0_from_the_real_pypi(tmp_path, monkeypatch, capsys):
+    """`refresh --check` against the real PyPI, on copies of the files: torchcodec 0.17.0 (on
+    PyPI since 2026-09-30, paired with no torch yet) is reported with why. Where the PyTorch
+    index is unreachable (these machines) the check is incomplete (3), else it is drift (1)."""
+    import shutil
+
+    from extensions.torch_matrix import FACTS_PATH, MATRIX_PATH
+    from maintainers import refresh
+
+    for name in ("MATRIX_PATH", "FACTS_PATH", "README_PATH"):
+        source = {"MATRIX_PATH": MATRIX_PATH, "FACTS_PATH": FACTS_PATH}.get(name)
+        source = source or refresh.README_PATH
+        shutil.copy(source, tmp_path / source.name)
+        monkeypatch.setattr(refresh, name, tmp_path / source.name)
+    assert refresh.main(["--check"]) in (refresh.DRIFT, refresh.INCOMPLETE)
+    out = capsys.readouterr().out
+    assert "! torchcodec 0.17.0 is on PyPI, not offered: its wheels declare no torch" in out

@@ -9,7 +9,11 @@ PyPI-hosted ones the stubs require, and the stale namesakes of the index-only tr
 shapes."""
 
 import copy
+import re
 import shutil
+import socket
+import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -20,6 +24,7 @@ from packaging.version import Version
 from extensions.index_model import load_model
 from extensions.torch_matrix import FACTS_PATH, MATRIX_PATH, load_facts, load_matrix
 from maintainers import refresh
+from tests.faulty_server import FaultyServer
 from tests.pypi_stand_in import PyPIContent, Release, StandInPyPI, recorded_pypi
 from tests.pytorch_index import TORCH_PYPI_REQUIRES, IndexContent, StandInIndex
 
@@ -109,7 +114,7 @@ def with_new_release():
 
 def test_the_matrix_file_is_in_its_canonical_layout():
     text = MATRIX_PATH.read_text()
-    assert refresh.dump(yaml.safe_load(text), *refresh.split_file(text)) == text
+    assert refresh.with_matrix(text, yaml.safe_load(text)) == text
 
 
 def test_the_readme_table_is_generated_from_the_matrix():
@@ -119,18 +124,42 @@ def test_the_readme_table_is_generated_from_the_matrix():
     )
 
 
-def test_against_up_to_date_sources_check_finds_no_drift(files):
-    """Also: every recorded index-only dependency is what the variant's torch METADATA says,
-    read by range (206), never by downloading the wheel."""
+TORCHCODEC_0_17 = "! torchcodec 0.17.0 is on PyPI, not offered: its wheels declare no torch"
+
+
+def test_against_todays_sources_check_reports_torchcodec_0_17_0_and_why_it_is_not_offered(files):
+    """PyPI as recorded today holds torchcodec 0.17.0 (since 2026-09-30): no source pairs it
+    with a torch yet (no torch requirement in its wheels, no row in its README's table), so it
+    is drift, with why. Also: every recorded index-only dependency is what the variant's torch
+    METADATA says, read by range (206), never by downloading the wheel."""
     before = snapshot(files)
     content = index_content()
     with StandInIndex(content) as index, StandInPyPI(pypi_content()) as pypi:
         outcome = run(files, index, pypi, check=True)
-    assert (outcome.drift, outcome.lines) == (False, [])
+    assert outcome.drift and not outcome.unread
+    (line,) = outcome.lines
+    assert line.startswith(TORCHCODEC_0_17) and "TABLE_PAIRINGS" in line
     assert snapshot(files) == before
     read = {path.split("/")[0] for path, _, _ in content.requests}
     assert {"rocm7.2", "xpu", "cu130"} <= read
     assert {status for _, _, status in content.requests} == {206}
+
+
+@pytest.fixture
+def settled(files):
+    """The copies, with torchcodec 0.17.0 withheld as a maintainer would (matrix and table)."""
+    matrix_file, readme = files / MATRIX_PATH.name, files / refresh.README_PATH.name
+    matrix = yaml.safe_load(matrix_file.read_text())
+    matrix["releases"]["2.15.0"]["withheld"] = {"torchcodec 0.17.0": "its torch pairing is unknown"}
+    matrix_file.write_text(refresh.with_matrix(matrix_file.read_text(), matrix))
+    readme.write_text(refresh.with_table(readme.read_text(), matrix))
+    return files
+
+
+def test_a_library_release_a_row_withholds_is_no_longer_drift(settled):
+    with StandInIndex(index_content()) as index, StandInPyPI(pypi_content()) as pypi:
+        outcome = run(settled, index, pypi, check=True)
+    assert (outcome.drift, outcome.lines, outcome.unread) == (False, [], [])
 
 
 def test_check_reports_a_new_release_and_writes_nothing(files):
@@ -175,12 +204,12 @@ def test_check_reports_a_library_patch(files):
     assert snapshot(files) == before
 
 
-def test_refresh_adds_a_new_release_and_keeps_the_human_choices(files):
+def test_refresh_adds_a_new_release_and_keeps_the_human_choices(settled):
     pypi_16, content = with_new_release()
     with StandInIndex(content) as index, StandInPyPI(pypi_content(pypi_16)) as pypi:
-        outcome = run(files, index, pypi)
-        assert run(files, index, pypi, check=True).drift is False  # deterministic
-    new = yaml.safe_load((files / MATRIX_PATH.name).read_text())
+        outcome = run(settled, index, pypi)
+        assert run(settled, index, pypi, check=True).drift is False  # deterministic
+    new = yaml.safe_load((settled / MATRIX_PATH.name).read_text())
     row = new["releases"]["2.16.0"]
     assert row["variants"] == ["cpu", "cu132"]
     assert row["python"] == ["3.11", "3.12", "3.13", "3.14", "3.15"]
@@ -193,10 +222,27 @@ def test_refresh_adds_a_new_release_and_keeps_the_human_choices(files):
     )
     assert new["recommended"] == load_matrix()["recommended"]
     assert any(line.startswith("+ torch 2.16.0") for line in outcome.lines)
-    facts = yaml.safe_load((files / FACTS_PATH.name).read_text())
+    facts = yaml.safe_load((settled / FACTS_PATH.name).read_text())
     assert facts["releases"]["2.16.0"]["pypi_builds"]["linux-x86_64"] == "cu132"
     assert "2.16.0" in load_model(new, facts).releases
-    assert "| 2.16.0 | 0.29.1 |" in (files / "README.md").read_text()
+    assert "| 2.16.0 | 0.29.1 |" in (settled / "README.md").read_text()
+
+
+def test_rewording_the_matrix_comments_loses_no_data(settled):
+    """The files are rewritten by a YAML library, not spliced at comments: with the `# Tools`
+    comment reworded, a refresh that adds a release keeps `tools`, `drivers` and the words."""
+    matrix_file = settled / MATRIX_PATH.name
+    text = matrix_file.read_text()
+    assert "\n# Tools the generated project uses" in text
+    matrix_file.write_text(text.replace("\n# Tools the", "\n# Versions of the tools the"))
+    pypi_16, content = with_new_release()
+    with StandInIndex(content) as index, StandInPyPI(pypi_content(pypi_16)) as pypi:
+        run(settled, index, pypi)
+    written = matrix_file.read_text()
+    assert "\n# Versions of the tools the generated project uses" in written
+    new, old = yaml.safe_load(written), yaml.safe_load(text)
+    assert (new["tools"], new["drivers"]) == (old["tools"], old["drivers"])
+    assert "2.16.0" in new["releases"]
 
 
 @pytest.mark.parametrize(
@@ -257,7 +303,7 @@ def test_check_reports_an_index_only_dependency_the_index_now_declares_otherwise
     assert snapshot(files) == before
 
 
-def test_refresh_writes_a_new_releases_index_only_dependencies_from_its_metadata(files):
+def test_refresh_writes_a_new_releases_index_only_dependencies_from_its_metadata(settled):
     """torch 2.16.0 on rocm7.2, rocm7.14 (which also requires its ROCm SDK) and xpu: the
     index_requires of the new release are what the wheels declare and PyPI does not hold."""
     pypi_16, _ = with_new_release()
@@ -278,13 +324,13 @@ def test_refresh_writes_a_new_releases_index_only_dependencies_from_its_metadata
         StandInIndex(index_content(matrix, facts)) as index,
         StandInPyPI(pypi_content(pypi_16)) as pypi,
     ):
-        run(files, index, pypi)
-        assert run(files, index, pypi, check=True).drift is False
-    written = load_facts_from(files)["releases"]["2.16.0"]
+        run(settled, index, pypi)
+        assert run(settled, index, pypi, check=True).drift is False
+    written = load_facts_from(settled)["releases"]["2.16.0"]
     assert written["index_requires"] == planted
     assert written["evidence"]["index_requires"] == "R1 P1"
-    new = yaml.safe_load((files / MATRIX_PATH.name).read_text())
-    release = load_model(new, load_facts_from(files)).releases["2.16.0"]
+    new = yaml.safe_load((settled / MATRIX_PATH.name).read_text())
+    release = load_model(new, load_facts_from(settled)).releases["2.16.0"]
     assert [str(r.name) for r in release.requirements("rocm7.14")] == ["triton-rocm", "rocm"]
     assert release.requirements("cu132") == ()
 
@@ -298,16 +344,6 @@ def test_refresh_moves_a_recommendation_only_when_told(files):
 
 PARTIAL = "<!DOCTYPE html><html><body></body></html>"
 FAULTS = {
-    "unreachable index": ({"index_url": "http://127.0.0.1:9/whl"}, "cannot reach"),
-    "server error": ({"faults": {"/whl/cu130/torch/": (500, "oops")}}, "HTTP 500"),
-    "a variant's page lists no wheels": (
-        {"faults": {"/whl/cu126/torch/": (200, PARTIAL)}},
-        "cu126.*lists no wheels",
-    ),
-    "a library page lists no wheels": (
-        {"faults": {"/whl/cpu/torchvision/": (200, PARTIAL)}},
-        "lists no wheels of torchvision",
-    ),
     "a variant gone from the root": (
         {"faults": {"/whl/": (200, '<a href="cpu/">cpu/</a>')}},
         "no longer lists cu118, .*cu126.*refusing to drop",
@@ -319,7 +355,7 @@ FAULTS = {
 
 
 @pytest.mark.parametrize("fault", list(FAULTS))
-def test_a_fault_changes_nothing(files, fault):
+def test_a_refusal_changes_nothing(files, fault):
     given, message = FAULTS[fault]
     before = snapshot(files)
     content = index_content(faults=given.get("faults", {}))
@@ -328,9 +364,117 @@ def test_a_fault_changes_nothing(files, fault):
         StandInPyPI(pypi_content()) as pypi,
         pytest.raises(refresh.RefreshError, match=message),
     ):
-        if "index_url" in given:
-            index.url = given["index_url"]
         run(files, index, pypi, recommend=given.get("recommend"))
+    assert snapshot(files) == before
+
+
+UNREADABLE = {
+    "unreachable": ({}, "cannot reach"),
+    "server error": ({"/whl/cu130/torch/": (500, "oops")}, "HTTP 500.*3 tries"),
+    "a variant's page lists no wheels": ({"/whl/cu126/torch/": (200, PARTIAL)}, "lists no wheels"),
+    "a library page lists no wheels": (
+        {"/whl/cpu/torchvision/": (200, PARTIAL)},
+        "lists no wheels of torchvision",
+    ),
+}
+
+
+@pytest.mark.parametrize("fault", list(UNREADABLE))
+def test_an_unreadable_index_leaves_the_check_incomplete_and_changes_nothing(files, fault):
+    """Even without --check: nothing is written from one source's evidence."""
+    faults, message = UNREADABLE[fault]
+    before = snapshot(files)
+    with (
+        StandInIndex(index_content(faults=faults)) as index,
+        StandInPyPI(pypi_content()) as pypi,
+    ):
+        if fault == "unreachable":
+            index.url = f"http://127.0.0.1:{unused_port()}/whl"
+        outcome = run(files, index, pypi)
+    (why,) = outcome.unread
+    assert why.startswith("the PyTorch index") and re.search(message, why)
+    assert any(line.startswith(TORCHCODEC_0_17) for line in outcome.lines)  # PyPI's drift
+    assert snapshot(files) == before
+
+
+def unused_port() -> int:
+    with socket.socket() as unused:
+        unused.bind(("127.0.0.1", 0))
+        return unused.getsockname()[1]
+
+
+def test_check_with_the_index_unreachable_lists_pypis_new_release_and_exits_incomplete(
+    files, monkeypatch, capsys
+):
+    """torch 2.16.0 is on PyPI, not in the matrix; the index does not answer: the release is
+    listed, the index is named as not read, exit 3, files unchanged."""
+    for name in ("MATRIX_PATH", "FACTS_PATH", "README_PATH"):
+        monkeypatch.setattr(refresh, name, files / getattr(refresh, name).name)
+    before = snapshot(files)
+    pypi_16, _ = with_new_release()
+    dead = f"http://127.0.0.1:{unused_port()}/whl"
+    with StandInPyPI(pypi_content(pypi_16)) as pypi:
+        arguments = ["--check", "--index-url", dead, "--pypi-url", pypi.url, "--deadline", "60"]
+        started = time.monotonic()
+        assert refresh.main(arguments) == refresh.INCOMPLETE == 3
+        assert time.monotonic() - started < 60
+    out = capsys.readouterr().out
+    assert "+ torch 2.16.0: Python 3.11-3.15; variants unknown (index not read)" in out
+    assert TORCHCODEC_0_17 in out
+    assert f"Not read: the PyTorch index ({dead}): cannot reach" in out
+    assert "Incomplete: nothing was written" in out
+    assert snapshot(files) == before
+
+
+def test_check_with_pypi_unreachable_lists_what_the_index_serves_and_exits_incomplete(
+    files, monkeypatch, capsys
+):
+    for name in ("MATRIX_PATH", "FACTS_PATH", "README_PATH"):
+        monkeypatch.setattr(refresh, name, files / getattr(refresh, name).name)
+    before = snapshot(files)
+    _, content = with_new_release()
+    dead = f"http://127.0.0.1:{unused_port()}/simple/"
+    with StandInIndex(content) as index:
+        arguments = ["--check", "--index-url", index.url, "--pypi-url", dead]
+        assert refresh.main(arguments) == refresh.INCOMPLETE
+    out = capsys.readouterr().out
+    assert "+ torch 2.16.0 on the index: cpu, cu132 (PyPI not read)" in out
+    assert f"Not read: PyPI ({dead}): cannot reach" in out
+    assert snapshot(files) == before
+
+
+TRANSPORT = {
+    "drip": "the 10 s deadline",
+    "truncated": "truncated",
+    "redirect": "redirects to another host",
+}
+
+
+@pytest.mark.parametrize("fault", list(TRANSPORT))
+@pytest.mark.parametrize("source", ["index", "PyPI"])
+def test_a_misbehaving_source_is_a_clean_error_within_the_deadline(files, fault, source):
+    """A mirror that sends one byte every 20 s, a body shorter than its Content-Length, a
+    redirect to another host: named, within the 10 s deadline, files byte-identical."""
+    before = snapshot(files)
+    with (
+        FaultyServer(fault) as faulty,
+        StandInIndex(index_content()) as index,
+        StandInPyPI(pypi_content()) as pypi,
+    ):
+        urls = {"index": index.url, "PyPI": pypi.url} | {source: faulty.url}
+        started = time.monotonic()
+        outcome = refresh.refresh(
+            urls["index"],
+            urls["PyPI"],
+            files / MATRIX_PATH.name,
+            files / refresh.README_PATH.name,
+            files / FACTS_PATH.name,
+            deadline=10,
+        )
+        took = time.monotonic() - started
+    (why,) = outcome.unread
+    assert TRANSPORT[fault] in why
+    assert took < 10 + 5  # the drip would take 20 s for its first byte
     assert snapshot(files) == before
 
 
@@ -365,9 +509,11 @@ def test_a_malformed_recommendation_gets_a_message_not_a_traceback(capsys, argum
     assert MATRIX_PATH.read_bytes() == before
 
 
-def test_the_command_line_check_exits_1_on_drift_and_0_when_up_to_date(files, monkeypatch, capsys):
+def test_the_command_line_check_exits_1_on_drift_and_0_when_up_to_date(
+    settled, monkeypatch, capsys
+):
     for name in ("MATRIX_PATH", "FACTS_PATH", "README_PATH"):
-        monkeypatch.setattr(refresh, name, files / getattr(refresh, name).name)
+        monkeypatch.setattr(refresh, name, settled / getattr(refresh, name).name)
     pypi_16, content = with_new_release()
     with StandInIndex(index_content()) as index, StandInPyPI(pypi_content()) as pypi:
         arguments = ["--check", "--index-url", index.url, "--pypi-url", pypi.url]
@@ -375,7 +521,31 @@ def test_the_command_line_check_exits_1_on_drift_and_0_when_up_to_date(files, mo
         assert "up to date" in capsys.readouterr().out
     with StandInIndex(content) as index, StandInPyPI(pypi_content(pypi_16)) as pypi:
         arguments = ["--check", "--index-url", index.url, "--pypi-url", pypi.url]
-        before = snapshot(files)
+        before = snapshot(settled)
         assert refresh.main(arguments) == 1
         assert "+ torch 2.16.0" in capsys.readouterr().out
-        assert snapshot(files) == before
+        assert snapshot(settled) == before
+
+
+WORKFLOW = refresh.README_PATH.parent / ".github" / "workflows" / "refresh.yml"
+
+
+@pytest.mark.parametrize(
+    ("status", "message"),
+    [
+        (0, None),
+        (1, "The matrix is out of date"),
+        (2, "refresh --check failed (exit 2)"),
+        (3, "Incomplete check: a source (PyPI or the PyTorch index) could not be read"),
+    ],
+)
+def test_the_weekly_workflow_fails_on_drift_faults_and_incomplete_checks(status, message):
+    """The workflow's step, with the refresh replaced by its exit status: it fails on every
+    non-zero one, and says which it was."""
+    step = yaml.safe_load(WORKFLOW.read_text())["jobs"]["check"]["steps"][-1]["run"]
+    command = "uv run python -m maintainers.refresh --check --deadline 900"
+    assert command in step
+    script = step.replace(command, f"(exit {status})")
+    result = subprocess.run(["bash", "-c", script], capture_output=True, text=True)
+    assert result.returncode == status
+    assert (message in result.stdout) if message else result.stdout == ""

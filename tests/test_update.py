@@ -61,7 +61,7 @@ class TemplateRepo:
         matrix["recommended"].update(recommend or {})
         for version in drop:
             del matrix["releases"][version]
-        self.matrix_path.write_text(refresh.dump(matrix, *refresh.split_file(text)))
+        self.matrix_path.write_text(refresh.with_matrix(text, matrix))
 
     def without_question(self, name: str) -> None:
         """copier.yml as a template version before the question `name` existed."""
