@@ -57,10 +57,16 @@ import yaml
 from packaging.requirements import Requirement
 from packaging.specifiers import SpecifierSet
 from packaging.utils import canonicalize_name
-from packaging.version import InvalidVersion, Version
+from packaging.version import Version
 
-from extensions.index_model import LIBRARY_NAMES, family_of
-from extensions.torch_matrix import FACTS_PATH, FAMILIES, MATRIX_PATH, variant_key
+from extensions.index_model import (
+    FACTS_PATH,
+    FAMILIES,
+    LIBRARY_NAMES,
+    MATRIX_PATH,
+    Variant,
+    family_of,
+)
 from maintainers import pypi
 
 README_PATH = MATRIX_PATH.parent.parent / "README.md"
@@ -122,16 +128,7 @@ def split_file(text: str) -> tuple[str, str]:
 
 def is_variant(name: str) -> bool:
     """`cpu`, `xpu`, `cu130`, `rocm7.14` (not `nightly`, `torch`, `cpu-cxx11-abi`)."""
-    if name in ("cpu", "xpu"):
-        return True
-    if name.startswith("cu"):
-        return name[2:].isdigit()
-    if name.startswith("rocm"):
-        try:
-            return Version(name[4:]).release is not None and name[4:][:1].isdigit()
-        except InvalidVersion:
-            return False
-    return False
+    return Variant.is_index_variant(name)
 
 
 @dataclass
@@ -158,7 +155,7 @@ def root_variants(index_url: str) -> list[str]:
     names = {
         f["filename"].strip("/") or f["url"].strip("/").rsplit("/", 1)[-1] for f in parser.files
     }
-    variants = sorted((n for n in names if is_variant(n)), key=variant_key)
+    variants = sorted((n for n in names if is_variant(n)), key=Variant.parse)
     if "cpu" not in variants:
         raise RefreshError(
             f"{url} lists no `cpu/` variant: is {index_url} a PyTorch wheel index "
@@ -171,7 +168,7 @@ def read_index(index_url: str, variants: list[str] | None, needed: set[str]) -> 
     """The torch and library wheels of each variant. A variant's torch page must list wheels;
     a library page may be absent (403/404: no build of it there)."""
     listed = root_variants(index_url) if variants is None else variants
-    lost = sorted(needed - set(listed), key=variant_key)
+    lost = sorted(needed - set(listed), key=Variant.parse)
     if lost:
         raise RefreshError(
             f"the index root no longer lists {', '.join(lost)}, which the matrix offers: "
@@ -362,7 +359,7 @@ def build_row(torch: str, facts: pypi.TorchRelease, view: IndexView, old: dict) 
         v for v in view.variants if view.platforms(v, "torch", version) and not not_offered(old, v)
     ]
     row: dict = {"status": old.get("status", "confirmed"), "python": list(facts.wheels.pythons)}
-    row["variants"] = sorted(variants, key=variant_key)
+    row["variants"] = sorted(variants, key=Variant.parse)
     return row
 
 
@@ -436,7 +433,7 @@ def check_recommendation(matrix: dict) -> None:
                 for v in r["variants"]
                 if family_of(v) == family
             },
-            key=variant_key,
+            key=Variant.parse,
         )
         own = [v for v in row["variants"] if family_of(v) == family]
         offered = own or everywhere
@@ -486,7 +483,9 @@ def new_release_facts(
         chosen = next(
             r for r in pypi_view.libraries[name] if str(r.version) == row[name]["version"]
         )
-        entry = {"python": list(chosen.wheels.pythons) or list(release.wheels.pythons)}
+        entry: dict[str, object] = {
+            "python": list(chosen.wheels.pythons) or list(release.wheels.pythons)
+        }
         if chosen.requires_python is not None and str(chosen.requires_python):
             entry = {"requires_python": str(chosen.requires_python), **entry}
         libraries[name] = entry

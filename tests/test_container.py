@@ -10,7 +10,7 @@ from pathlib import Path, PurePosixPath
 import pytest
 from dockerfile_parse import DockerfileParser
 
-from extensions.torch_matrix import load_matrix
+from extensions.index_model import FAMILIES, MANAGERS, load_matrix
 from tests import docker_build
 from tests.tools import (
     BIN,
@@ -21,8 +21,6 @@ from tests.tools import (
     sh,
 )
 
-MANAGERS = ["uv", "poetry", "pip"]
-FAMILIES = ["cpu", "cuda", "rocm", "xpu"]
 TORCH = "2.13.0"  # has a build of every family
 LOCK_FILES = {"uv": "uv.lock", "poetry": "poetry.lock", "pip": "requirements.txt"}
 

@@ -9,11 +9,10 @@ import pytest
 import yaml
 
 from extensions.configs import extra_name
+from extensions.index_model import CONFLICT_MARKER, MANAGERS
 from extensions.torch_matrix import build, load_matrix
 from tests.tools import BIN, TEMPLATE, load_toml, tool_env
 
-MANAGERS = ["uv", "poetry", "pip"]
-FAMILIES = ["cpu", "cuda", "rocm", "xpu"]
 RECOMMENDED = load_matrix()["recommended"]
 COMMON_FILES = {
     ".copier-answers.yml",
@@ -142,8 +141,8 @@ def check_manager_configuration(manager, project, pyproject, variant):
         assert "uv" not in tool
     else:
         for file in expected.pip_files.values():
-            lines = (project / file["name"]).read_text().splitlines()
-            assert [line for line in lines if not line.startswith("#")] == file["lines"]
+            lines = (project / file.name).read_text().splitlines()
+            assert [line for line in lines if not line.startswith("#")] == file.lines
         lines = (project / "requirements.txt").read_text().splitlines()
         options = [line for line in lines if line.startswith("--")]
         assert options[0] == f"--index-url https://download.pytorch.org/whl/{variant}"
@@ -331,7 +330,7 @@ def test_a_project_checks_itself(copie, manager, backend):
     assert "check-merge-conflict" in [h["id"] for repo in hooks["repos"] for h in repo["hooks"]]
     steps = yaml.safe_load((project / ".github/workflows/ci.yml").read_text())["jobs"]["test"]
     runs = [step.get("run", "") for step in steps["steps"]]
-    assert any("git grep" in run and "<{7}" in run for run in runs)
+    assert any("git grep" in run and CONFLICT_MARKER in run for run in runs)
     lock_check = {"uv": "uv sync --locked", "poetry": "poetry check --lock", "pip": None}[manager]
     if lock_check:  # CI installs from the lock and fails when it is stale
         assert any(run.startswith(lock_check) for run in runs)
