@@ -460,10 +460,7 @@ def _release(
         families=families,
         without=_merged(extra.get("without", {})),
         unlabeled=_merged(unlabeled, extra.get("unlabeled", {})),
-        index_requires={
-            key: tuple(Requirement(r) for r in requirements)
-            for key, requirements in extra.get("index_requires", {}).items()
-        },
+        index_requires=_requirements(extra.get("index_requires", {})),
         pypi_builds=dict(extra["pypi_builds"]),
         unconfirmed=dict(row.get("unconfirmed", {})),
         withheld=dict(row.get("withheld", {})),
@@ -483,6 +480,11 @@ def _library(name: str, torch: str, pairing: Mapping[str, Any], more: Mapping[st
         missing=tuple(pairing.get("missing", ())),
         without=_merged(more.get("without", {})),
     )
+
+
+def _requirements(table: Mapping[str, Iterable[str]]) -> dict[str, tuple[Requirement, ...]]:
+    """Variant or family -> its index-only requirements, parsed."""
+    return {key: tuple(map(Requirement, requirements)) for key, requirements in table.items()}
 
 
 def _merged(*mappings: Mapping[str, Iterable[str]]) -> dict[str, tuple[str, ...]]:

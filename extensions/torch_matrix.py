@@ -619,30 +619,19 @@ class Build:
 def build(answers: Mapping[str, Any], *, model: Model = MODEL) -> Build:
     """The `Build` of a project's answers (`BUILD_ANSWERS`, `torch_libraries`,
     `extra_backends`). Raises KeyError for an answer absent or not in the matrix."""
-    torch_version = answers["torch_version"]
-    the_release = release(torch_version, model=model)
-    extra_answers = list(answers.get("extra_backends") or [])
-    libraries = with_companions(
-        torch_version,
-        answers["torch_backend"],
-        answers.get("torch_libraries"),
-        answers.get("python_version", ""),
-        extra_answers,
-        model=model,
-    )
-    chosen = pins(torch_version, libraries, model=model)
+    the_release = release(answers["torch_version"], model=model)
+    chosen = pins(answers["torch_version"], chosen_libraries(answers, model=model), model=model)
     backends = _backends(answers, chosen, model)
     base = answers["pytorch_index_url"].strip().rstrip("/")
     first = backends[0]
+    libraries = [the_release.libraries[name] for name in chosen if name != "torch"]
     return Build(
         torch=the_release.torch,
         variant=first.variant,
         family=family_of(first.variant),
         pins=chosen,
         backends=backends,
-        requires_python=requires_python(
-            answers["python_version"], [the_release.libraries[name] for name in libraries]
-        ),
+        requires_python=requires_python(answers["python_version"], libraries),
         dependencies=configs.dependencies(backends, chosen),
         indexes=configs.indexes(backends, base),
         index_name=configs.index_name(first.variant),
@@ -655,6 +644,19 @@ def build(answers: Mapping[str, Any], *, model: Model = MODEL) -> Build:
         constraints=the_release.constraints,
         accelerator_api=the_release.accelerator_api,
         tools=model.tools,
+    )
+
+
+def chosen_libraries(answers: Mapping[str, Any], *, model: Model = MODEL) -> list[str]:
+    """The libraries a project pins: its torch_libraries with their companions (see
+    `with_companions`)."""
+    return with_companions(
+        answers["torch_version"],
+        answers["torch_backend"],
+        answers.get("torch_libraries"),
+        answers.get("python_version", ""),
+        answers.get("extra_backends") or [],
+        model=model,
     )
 
 

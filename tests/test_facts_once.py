@@ -50,3 +50,15 @@ def test_the_check_finds_a_literal_list_in_any_order(tmp_path):
 def test_the_package_manager_question_offers_the_models_managers():
     questions = yaml.safe_load((ROOT / "copier.yml").read_text(encoding="utf-8"))
     assert tuple(questions["package_manager"]["choices"].values()) == MANAGERS
+
+
+def test_no_function_of_the_model_is_over_30_lines():
+    """What Copier loads stays readable in small named functions (docstrings included)."""
+    long = [
+        f"{path.name}: {node.name} ({node.end_lineno - node.lineno + 1} lines)"
+        for path in sorted((ROOT / "extensions").glob("*.py"))
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
+        and node.end_lineno - node.lineno + 1 > 30
+    ]
+    assert not long, "split: " + ", ".join(long)
