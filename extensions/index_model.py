@@ -58,7 +58,10 @@ def load_facts(path: Path = FACTS_PATH) -> dict[str, Any]:
 # The families of variants, in their order (cpu, cuda, rocm, xpu): the keys of the index facts'
 # `families`. A family whose variants carry a version names them with a prefix and the version.
 FAMILIES: tuple[str, ...] = tuple(load_facts()["families"])
-_VERSIONED = {"cuda": "cu", "rocm": "rocm"}  # family -> prefix of its variants' names
+# Family -> the prefix of its variants' names, before the version: `cu` + CUDA 13.0 without
+# its dot is `cu130`, `rocm` + ROCm 7.2 is `rocm7.2` (what the doctor renders to name the
+# build of the torch it imports).
+VARIANT_PREFIXES = {"cuda": "cu", "rocm": "rocm"}
 _NUMBER = re.compile(r"\d+(\.\d+)*")
 
 
@@ -81,7 +84,7 @@ class Variant:
         for rank, family in enumerate(FAMILIES):
             if name == family:
                 return cls(rank, Version("0"), name, family)
-            prefix = _VERSIONED.get(family)
+            prefix = VARIANT_PREFIXES.get(family)
             number = name.removeprefix(prefix) if prefix and name.startswith(prefix) else ""
             if number and _NUMBER.fullmatch(number) and (family != "cuda" or number.isdigit()):
                 return cls(rank, Version(number), name, family)
@@ -106,7 +109,7 @@ class Variant:
             variant = cls.parse(name)
         except ValueError:
             return False
-        return not (variant.is_family and variant.family in _VERSIONED)
+        return not (variant.is_family and variant.family in VARIANT_PREFIXES)
 
     @property
     def is_family(self) -> bool:

@@ -1,8 +1,11 @@
-"""The version matrix and the Jinja extension that gives it to copier.yml and the templates.
+"""The rules of the answers and the Jinja extension that gives them to copier.yml and the
+templates (part of the render-time model: Copier loads it; it imports no maintainers' tool).
 
-Everything here is a plain function of the matrix in `torch_matrix.yml` and of the answers, so
-the rules (which backend exists for which torch, which pins go together, what a valid answer
-is) are unit-tested without Copier. `TorchMatrixExtension` only registers them in Jinja.
+Everything here is a plain function of the model (`index_model.MODEL`, from `torch_matrix.yml`
+and `index_facts.yml`; tests pass another with `model=`) and of the answers, so the rules
+(which backend exists for which torch, which pins go together, what a valid answer is) are
+unit-tested without Copier. `TorchMatrixExtension` only registers them in Jinja, and
+`BuildContext` adds the `Build` of valid answers to the templates' context.
 """
 
 from __future__ import annotations
@@ -40,27 +43,22 @@ from extensions import answers as answer_rules  # noqa: E402
 from extensions import configs  # noqa: E402
 from extensions.index_model import (  # noqa: E402
     CONFLICT_MARKER,
-    FACTS_PATH,
     FAMILIES,
     LIBRARY_NAMES,
     MANAGERS,
-    MATRIX_PATH,
     MODEL,
     RECOMMENDED,
+    VARIANT_PREFIXES,
     Library,
     Model,
     Plan,
     Release,
     Variant,
     family_of,
-    load_facts,
-    load_matrix,
     ordered,
     plan,
 )
 
-__all__ = ["FACTS_PATH", "MATRIX_PATH", "load_facts", "load_matrix"]  # for the tooling
-LIBRARIES = LIBRARY_NAMES
 Choices = dict[str, Any]  # Copier's choices: label -> value, or {value, validator}
 
 
@@ -340,7 +338,7 @@ def available_libraries(
     """The libraries with a build for this torch, backend and Python, in the offered order."""
     return [
         lib
-        for lib in LIBRARIES
+        for lib in LIBRARY_NAMES
         if not library_error(lib, torch_version, backend, python_version, model=model)
     ]
 
@@ -351,7 +349,7 @@ def library_choices(
     """Multiselect choices; a library without a compatible build is listed disabled, with why."""
     helps = {c.companion: c.help for c in model.companions}
     choices: Choices = {}
-    for library in LIBRARIES:
+    for library in LIBRARY_NAMES:
         reason = library_error(library, torch_version, backend, python_version, model=model)
         label = f"{library} ({helps[library]})" if library in helps else library
         choices[label] = {"value": library, "validator": reason}
@@ -380,7 +378,7 @@ def with_companions(
             for b in backends
         ):
             chosen.add(c.companion)
-    return [library for library in LIBRARIES if library in chosen]
+    return [library for library in LIBRARY_NAMES if library in chosen]
 
 
 def pins(torch_version: str, libraries: Iterable[str], *, model: Model = MODEL) -> dict[str, str]:
@@ -388,7 +386,9 @@ def pins(torch_version: str, libraries: Iterable[str], *, model: Model = MODEL) 
     the_release = release(torch_version, model=model)
     chosen = set(libraries)
     result = {"torch": the_release.torch}
-    result.update({lib: the_release.libraries[lib].version for lib in LIBRARIES if lib in chosen})
+    result.update(
+        {lib: the_release.libraries[lib].version for lib in LIBRARY_NAMES if lib in chosen}
+    )
     return result
 
 
@@ -722,6 +722,7 @@ class TorchMatrixExtension(Extension):
             matrix=MODEL,
             managers=MANAGERS,
             conflict_marker=CONFLICT_MARKER,
+            variant_prefixes=VARIANT_PREFIXES,
             torch_version_choices=torch_version_choices,
             torch_backend_choices=torch_backend_choices,
             python_version_choices=python_version_choices,

@@ -10,9 +10,17 @@ from packaging.version import Version
 
 from extensions import migrate
 from extensions import torch_matrix as tm
-from extensions.index_model import Model, family_of, load_facts, load_model
+from extensions.index_model import (
+    FAMILIES,
+    MODEL,
+    Model,
+    family_of,
+    load_facts,
+    load_matrix,
+    load_model,
+)
 
-MATRIX = tm.load_matrix()
+MATRIX = load_matrix()  # the file's data, as the refresh writes it
 RECORDED = Path(__file__).with_name("data") / "pypi_facts.yml"
 
 
@@ -69,9 +77,9 @@ def test_torchcodec_follows_its_readme_table():
 
 
 def test_the_recommended_release_offers_every_family_or_says_why_and_where():
-    torch = MATRIX["recommended"]["torch"]
+    torch = MODEL.recommended.torch
     assert torch == tm.torch_versions()[0]
-    for family in tm.FAMILIES:
+    for family in FAMILIES:
         error = tm.backend_error("recommended", family)
         if error:
             assert "not offered: no torch 2.15.0+" in error
@@ -79,7 +87,7 @@ def test_the_recommended_release_offers_every_family_or_says_why_and_where():
 
 
 def test_recommended_follows_the_matrix():
-    assert tm.resolve_torch("recommended") == MATRIX["recommended"]["torch"]
+    assert tm.resolve_torch("recommended") == MODEL.recommended.torch
     assert tm.resolve_torch("recommended", model=with_recommended(torch="2.12.1")) == "2.12.1"
     assert tm.resolve_torch("2.9.1") == "2.9.1"
 
@@ -87,9 +95,9 @@ def test_recommended_follows_the_matrix():
 @pytest.mark.parametrize(
     ("torch", "backend", "variant"),
     [
-        ("2.13.0", "cuda", MATRIX["recommended"]["cuda"]),
+        ("2.13.0", "cuda", MODEL.recommended.variants["cuda"]),
         ("2.13.0", "cu126", "cu126"),
-        ("2.13.0", "rocm", MATRIX["recommended"]["rocm"]),
+        ("2.13.0", "rocm", MODEL.recommended.variants["rocm"]),
         ("2.10.0", "rocm", "rocm7.1"),  # newest of the family when the recommended one is absent
         ("2.6.0", "cuda", "cu126"),
         ("2.13.0", "cpu", "cpu"),
@@ -121,10 +129,10 @@ def test_only_backends_the_torch_has_are_offered():
 
 
 def test_python_defaults_to_the_recommended_one_where_supported():
-    assert tm.default_python("2.13.0") == MATRIX["recommended"]["python"]
+    assert tm.default_python("2.13.0") == MODEL.recommended.python
     assert tm.default_python("2.13.0", model=with_recommended(python="3.9")) == "3.14"
     assert tm.python_error("2.13.0", "3.9").startswith(
-        f"Use `-d python_version={MATRIX['recommended']['python']}`: torch 2.13.0 supports Python"
+        f"Use `-d python_version={MODEL.recommended.python}`: torch 2.13.0 supports Python"
     )
 
 
@@ -228,9 +236,9 @@ def with_matrix_change(recommend: dict) -> Model:
         (
             {"torch_version": "2.5.1", "python_version": "3.9"},
             {},
-            {"torch_version": "2.15.0", "python_version": MATRIX["recommended"]["python"]},
+            {"torch_version": "2.15.0", "python_version": MODEL.recommended.python},
         ),
-        ({"python_version": "3.9"}, {}, {"python_version": MATRIX["recommended"]["python"]}),
+        ({"python_version": "3.9"}, {}, {"python_version": MODEL.recommended.python}),
     ],
 )
 def test_the_way_out_changes_only_the_answers_that_are_wrong(answers, recommend, way_out):
@@ -248,7 +256,7 @@ def test_every_cuda_variant_has_a_minimum_driver():
         for variant in row["variants"]:
             driver = tm.minimum_driver(variant)
             assert bool(driver) == (family_of(variant) == "cuda"), variant
-    assert tm.minimum_driver("cu130") == MATRIX["drivers"]["linux"]["cuda13"] == "580.65.06"
+    assert tm.minimum_driver("cu130") == MODEL.drivers["cuda13"] == "580.65.06"
 
 
 def test_the_way_out_drops_the_extra_backends_the_new_torch_lacks():
