@@ -712,35 +712,40 @@ def buildable(context: Mapping[str, Any]) -> bool:
     return context["package_manager"] in MANAGERS and not answer_errors(context)
 
 
+def jinja_globals() -> dict[str, object]:
+    """What copier.yml and the templates call by name: the model (as `matrix`), the answer
+    rules and choices above, the commands, and the answers' validators."""
+    return dict(
+        matrix=MODEL,
+        managers=MANAGERS,
+        conflict_marker=CONFLICT_MARKER,
+        variant_prefixes=VARIANT_PREFIXES,
+        torch_version_choices=torch_version_choices,
+        torch_backend_choices=torch_backend_choices,
+        python_version_choices=python_version_choices,
+        default_python=default_python,
+        library_choices=library_choices,
+        extra_backend_choices=extra_backend_choices,
+        other_backend=other_backend,
+        default_extra_backends=default_extra_backends,
+        extra_backends_error=extra_backends_error,
+        available_libraries=available_libraries,
+        git_config=git_config,
+        commands=commands,
+        container_steps=container_steps,
+        container_devices=CONTAINER_DEVICES,
+        minimum_driver=minimum_driver,
+        minimum_drivers=minimum_drivers,
+        **answer_rules.VALIDATORS,
+    )
+
+
 class TorchMatrixExtension(Extension):
-    """Registers the functions above for copier.yml and the templates; `matrix` is the
-    template's `Model`."""
+    """Registers `jinja_globals` and the escaping filters for copier.yml and the templates."""
 
     def __init__(self, environment: Environment) -> None:
         super().__init__(environment)
-        environment.globals.update(
-            matrix=MODEL,
-            managers=MANAGERS,
-            conflict_marker=CONFLICT_MARKER,
-            variant_prefixes=VARIANT_PREFIXES,
-            torch_version_choices=torch_version_choices,
-            torch_backend_choices=torch_backend_choices,
-            python_version_choices=python_version_choices,
-            default_python=default_python,
-            library_choices=library_choices,
-            extra_backend_choices=extra_backend_choices,
-            other_backend=other_backend,
-            default_extra_backends=default_extra_backends,
-            extra_backends_error=extra_backends_error,
-            available_libraries=available_libraries,
-            git_config=git_config,
-            commands=commands,
-            container_steps=container_steps,
-            container_devices=CONTAINER_DEVICES,
-            minimum_driver=minimum_driver,
-            minimum_drivers=minimum_drivers,
-            **answer_rules.VALIDATORS,
-        )
+        environment.globals.update(jinja_globals())
         environment.filters.update(
             to_yaml=_to_yaml,
             toml_inline=configs.toml_inline,
