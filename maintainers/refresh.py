@@ -714,7 +714,7 @@ def parse_recommend(items: list[str]) -> dict[str, str]:
             )
         if key not in RECOMMENDABLE:
             raise RefreshError(f"cannot recommend {key!r}: use one of {', '.join(RECOMMENDABLE)}")
-        if key in FAMILIES and family_of(value) != key:
+        if key in FAMILIES and not (Variant.is_index_variant(value) and family_of(value) == key):
             raise RefreshError(f"{value!r} is not a {key} variant (e.g. --recommend {key}=...)")
         result[key] = value
     return result
