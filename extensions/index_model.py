@@ -116,11 +116,6 @@ class Variant:
         """`cuda`, `rocm` (and `cpu`, `xpu`, which are both): the family named alone."""
         return self.name == self.family
 
-    @property
-    def label(self) -> str:
-        """The local version label its wheels carry (`2.13.0+cu130`): its name."""
-        return self.name
-
     def __str__(self) -> str:
         return self.name
 
