@@ -20,8 +20,11 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
+from extensions.index_model import FAMILIES, MANAGERS
 from tests.pytorch_index import StandInIndex, real_cpu_index_content
 from tests.tools import (
     BIN,
@@ -32,8 +35,9 @@ from tests.tools import (
     tool_env,
 )
 
-MANAGERS = ["uv", "poetry", "pip"]
-BACKENDS = ["cpu", "cuda", "rocm", "xpu"]
+BACKENDS = FAMILIES
+
+T = TypeVar("T")
 
 
 def size_mb(path: Path) -> float:
@@ -41,7 +45,8 @@ def size_mb(path: Path) -> float:
     return total / 1e6
 
 
-def timed(action) -> tuple[float, object]:
+def timed(action: Callable[[], T]) -> tuple[float, T]:
+    """Seconds `action` took, and what it returned."""
     start = time.perf_counter()
     result = action()
     return time.perf_counter() - start, result

@@ -15,7 +15,7 @@ import unicodedata
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from extensions.index_model import LIBRARY_NAMES
+from extensions.index_model import LIBRARY_NAMES, Variant
 
 # Names a project package must not take: importing them would shadow a real module, or the
 # project's own tools (tests and builds import these).
@@ -46,8 +46,6 @@ SHADOWED_NAMES = (
     | frozenset(sys.stdlib_module_names)
 )
 FALLBACK_PACKAGE = "my_project"
-# The last path segment of an index URL that names a variant: the template appends it itself.
-VARIANT_SEGMENT = re.compile(r"cpu|xpu|cu\d+|rocm\d+(\.\d+)*", flags=re.IGNORECASE)
 CREDENTIAL_HELP = (
     "uv reads UV_INDEX_<NAME>_USERNAME / UV_INDEX_<NAME>_PASSWORD, "
     "poetry reads POETRY_HTTP_BASIC_<NAME>_USERNAME / POETRY_HTTP_BASIC_<NAME>_PASSWORD, "
@@ -161,19 +159,19 @@ def index_url_error(url: str) -> str:
             f"+ , = only ({example})."
         )
     last = parts.path.rstrip("/").rsplit("/", 1)[-1]
-    if VARIANT_SEGMENT.fullmatch(last):
+    if Variant.is_index_variant(last.lower()):  # the template appends the variant itself
         base = url.rstrip("/").rsplit("/", 1)[0]
         return f"Give the base, e.g. {base} (the template appends the variant, here '{last}')."
     return ""
 
 
-def toml_string(text) -> str:
+def toml_string(text: object) -> str:
     """`text` as a TOML basic string, quotes included."""
     # JSON's escapes (\" \\ \n \t \uXXXX ...) are TOML's; TOML also wants DEL escaped.
     return json.dumps(str(text), ensure_ascii=False).replace("\x7f", "\\u007f")
 
 
-def python_docstring(text) -> str:
+def python_docstring(text: object) -> str:
     """`text` as a one-line Python docstring, triple quotes included."""
     body = str(text).replace("\\", "\\\\").replace('"', '\\"').strip()
     return f'"""{body or "The project package."}"""'
@@ -183,7 +181,7 @@ MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]<>#|&])")
 MARKDOWN_LINE_START = re.compile(r"^(\s*)([-+=]|\d+[.)])")
 
 
-def markdown_text(text) -> str:
+def markdown_text(text: object) -> str:
     """`text` as literal Markdown text: its punctuation does not format, link, embed HTML,
     or start a list or heading."""
     escaped = MARKDOWN_SPECIAL.sub(r"\\\1", str(text))
@@ -191,7 +189,8 @@ def markdown_text(text) -> str:
     return MARKDOWN_LINE_START.sub(lambda m: f"{m[1]}{m[2][:-1]}\\{m[2][-1]}", escaped)
 
 
-def folder_name(path) -> str:
+def folder_name(path: object) -> str:
+    """The name of the folder `path` (Copier's destination) names, resolved."""
     return Path(str(path)).resolve().name
 
 

@@ -7,11 +7,12 @@ expected build per platform, and the README's "which build where".
 
 from __future__ import annotations
 
-import json
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from packaging.utils import canonicalize_name
 
+from extensions.answers import toml_string
 from extensions.index_model import CPU, PYPI, Plan, all_of, family_of
 
 POETRY_PYPI = "PyPI"  # poetry's own name for its default source
@@ -47,12 +48,12 @@ class Backend:
         return where_builds_come_from(self.plan)
 
 
-def extra_name(variant: str, taken=()) -> str:
+def extra_name(variant: str, taken: Iterable[str] = ()) -> str:
     """The extra that installs a backend: its family (`cuda`, `rocm`), so that the name stays
     when the family's recommended variant moves or the answer names the variant; the variant
     when another backend took the family (PEP 685: `rocm7.1` -> `rocm7-1`)."""
     family = family_of(variant)
-    return family if family not in taken else canonicalize_name(variant)
+    return family if family not in set(taken) else str(canonicalize_name(variant))
 
 
 def dependencies(backends: list[Backend], pins: dict[str, str]) -> dict[str, list[str]]:
@@ -115,7 +116,7 @@ def poetry_dependencies(backends: list[Backend]) -> dict[str, list[dict[str, str
     return result
 
 
-def _where(table: dict, marker: str, **more: str) -> dict[str, str]:
+def _where(table: Mapping[str, str], marker: str, **more: str) -> dict[str, str]:
     key = "marker" if "index" in table else "markers"
     return {**table, **({key: marker} if marker else {}), **more}
 
@@ -149,10 +150,9 @@ def expected_builds(backends: list[Backend]) -> dict[tuple[str, str], tuple[str,
     result = {}
     per_backend = [b.plan.builds() for b in backends]
     for platform in backends[0].plan.platforms.by_name.values():
-        builds = [b[platform.name] for b in per_backend if platform.name in b]
-        builds = list(dict.fromkeys(builds))
+        builds = tuple(dict.fromkeys(b[platform.name] for b in per_backend if platform.name in b))
         if builds:
-            result[(platform.sys_platform, platform.machine)] = tuple(builds)
+            result[(platform.sys_platform, platform.machine)] = builds
     return result
 
 
@@ -175,12 +175,7 @@ def where_builds_come_from(plan: Plan) -> list[str]:
     return lines
 
 
-def toml_string(value: str) -> str:
-    """`value` as a TOML basic string (JSON's escapes are TOML's)."""
-    return json.dumps(value, ensure_ascii=False)
-
-
-def toml_inline(table: dict) -> str:
+def toml_inline(table: Mapping[str, str]) -> str:
     """A TOML inline table of strings: `{ index = "pytorch-cu130", marker = "..." }`."""
     items = ", ".join(f"{key} = {toml_string(value)}" for key, value in table.items())
     return f"{{ {items} }}"

@@ -33,9 +33,11 @@ class Offer:
     oldest NVIDIA driver that runs it; the CUDA variant recommended for it; its families."""
 
     torch: str
-    cuda_drivers: dict = field(default_factory=dict)  # variant -> minimum driver ("580.65.06")
+    cuda_drivers: dict[str, str] = field(
+        default_factory=dict
+    )  # variant -> minimum driver ("580.65.06")
     recommended_cuda: str = ""
-    families: tuple = ("cpu",)
+    families: tuple[str, ...] = ("cpu",)
 
 
 @dataclass(frozen=True)
@@ -47,7 +49,7 @@ class Choice:
     reason: str
 
 
-def driver_version(text: str) -> tuple:
+def driver_version(text: str) -> tuple[int, ...]:
     """`580.65.06` -> (580, 65, 6): NVIDIA driver versions are dotted integers (not Python
     package versions). Raises ValueError for anything else."""
     return tuple(int(part) for part in text.strip().split("."))
@@ -70,32 +72,8 @@ def choose_backend(machine: Machine, offer: Offer) -> Choice:
     variant when it runs it, else the newest variant it runs (the drivers come from the
     template's matrix: NVIDIA's minimum driver per CUDA major version), else the CPU build;
     an AMD GPU takes `rocm`, an Intel GPU `xpu`, when the release has them; else `cpu`."""
-    torch = offer.torch
     if machine.nvidia_driver:
-        driver = machine.nvidia_driver
-        runs = [
-            variant
-            for variant, minimum in offer.cuda_drivers.items()
-            if driver_version(driver) >= driver_version(minimum)
-        ]
-        recommended = offer.recommended_cuda
-        if recommended in runs:
-            return Choice(recommended, f"NVIDIA driver {driver} runs {recommended}")
-        if runs:
-            needs = offer.cuda_drivers[recommended]
-            return Choice(
-                runs[-1],
-                f"NVIDIA driver {driver}: {recommended} needs {needs} or newer, {runs[-1]} is "
-                f"the newest CUDA build of torch {torch} it runs",
-            )
-        if offer.cuda_drivers:
-            oldest, needs = next(iter(offer.cuda_drivers.items()))
-            return Choice(
-                "cpu",
-                f"NVIDIA driver {driver} runs no CUDA build of torch {torch} ({oldest} needs "
-                f"{needs} or newer): update the driver to use the GPU",
-            )
-        return Choice("cpu", f"NVIDIA driver {driver}, but torch {torch} has no CUDA build")
+        return _choose_cuda(machine.nvidia_driver, offer)
     for tool, family, kind in (
         (machine.amd_tool, "rocm", "AMD"),
         (machine.intel_tool, "xpu", "Intel"),
@@ -104,9 +82,37 @@ def choose_backend(machine: Machine, offer: Offer) -> Choice:
             return Choice(family, f"{tool} found an {kind} GPU")
         if tool:
             return Choice(
-                "cpu", f"{tool} found an {kind} GPU, but torch {torch} has no {family} build"
+                "cpu", f"{tool} found an {kind} GPU, but torch {offer.torch} has no {family} build"
             )
     return Choice("cpu", "no NVIDIA, AMD or Intel GPU found")
+
+
+def _choose_cuda(driver: str, offer: Offer) -> Choice:
+    """The CUDA variant of `offer` that NVIDIA driver `driver` runs (see `choose_backend`)."""
+    torch = offer.torch
+    runs = [
+        variant
+        for variant, minimum in offer.cuda_drivers.items()
+        if driver_version(driver) >= driver_version(minimum)
+    ]
+    recommended = offer.recommended_cuda
+    if recommended in runs:
+        return Choice(recommended, f"NVIDIA driver {driver} runs {recommended}")
+    if runs:
+        needs = offer.cuda_drivers[recommended]
+        return Choice(
+            runs[-1],
+            f"NVIDIA driver {driver}: {recommended} needs {needs} or newer, {runs[-1]} is "
+            f"the newest CUDA build of torch {torch} it runs",
+        )
+    if offer.cuda_drivers:
+        oldest, needs = next(iter(offer.cuda_drivers.items()))
+        return Choice(
+            "cpu",
+            f"NVIDIA driver {driver} runs no CUDA build of torch {torch} ({oldest} needs "
+            f"{needs} or newer): update the driver to use the GPU",
+        )
+    return Choice("cpu", f"NVIDIA driver {driver}, but torch {torch} has no CUDA build")
 
 
 def probe() -> Machine:
@@ -119,7 +125,7 @@ def probe() -> Machine:
     )
 
 
-def _first_finding(commands, signs) -> str:
+def _first_finding(commands: tuple[tuple[str, ...], ...], signs: tuple[str, ...]) -> str:
     """The name of the first command whose output shows a GPU (one of `signs`), else ""."""
     for command in commands:
         output = _output(command)
@@ -128,7 +134,7 @@ def _first_finding(commands, signs) -> str:
     return ""
 
 
-def _output(command) -> str | None:
+def _output(command: tuple[str, ...]) -> str | None:
     """A tool's standard output, None when it is not on PATH, fails or hangs."""
     if shutil.which(command[0]) is None:
         return None

@@ -22,67 +22,82 @@ import re
 import shlex
 import subprocess
 import sys
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run by path from Copier
 
+from extensions.index_model import CONFLICT_MARKER as CONFLICT_LINE  # noqa: E402
+from extensions.index_model import MODEL, RECOMMENDED, Model, family_of, ordered  # noqa: E402
 from extensions.torch_matrix import (  # noqa: E402
     AUTO,
-    RECOMMENDED,
     answer_errors,
     backend_choices,
     default_python,
     detect_backend,
     extra_backends_error,
-    family_of,
     python_error,
     resolve_torch,
     torch_version_error,
-    torch_versions,
-    variant_key,
 )
 
+Answers = dict[str, Any]
 
-def way_out(answers: dict, matrix: dict | None = None) -> dict | None:
+
+def way_out(answers: Mapping[str, Any], *, model: Model = MODEL) -> Answers | None:
     """The smallest change of the answers that makes them valid under this matrix, keeping
     what the project chose as far as it can: its torch with another variant of its backend's
     family, then its backend with another torch (newest first), then its libraries dropped,
     then the CPU build. Python moves along when the new torch lacks the project's. None when
     nothing fits."""
-    torch = answers.get("torch_version", RECOMMENDED)
-    family = family_of(answers.get("torch_backend", "cpu"))
-    candidates: list[dict] = []
-    if not torch_version_error(torch, matrix):
-        in_family = [v for v in backend_choices(torch, matrix) if family_of(v) == family]
-        variants = sorted(set(in_family) - {family}, key=variant_key, reverse=True)
-        candidates += [{}, *({"torch_backend": v} for v in [family, *variants])]
-        current = resolve_torch(torch, matrix)
-    else:
-        current = None
-    others = [v for v in torch_versions(matrix) if v != current]
-    candidates += [{"torch_version": v} for v in others]
-    candidates += [{"torch_version": v, "torch_backend": family} for v in others]
-    candidates += [{"torch_libraries": []}, {"torch_backend": "cpu", "torch_libraries": []}]
-    for changes in candidates:
-        changed = {**answers, **changes}
-        version = changed.get("torch_version", RECOMMENDED)
-        if not torch_version_error(version, matrix) and python_error(
-            version, changed.get("python_version", ""), matrix
-        ):
-            changes = {**changes, "python_version": default_python(version, matrix)}
-        extras = changed.get("extra_backends") or []
-        if extras and not torch_version_error(version, matrix):
-            kept = fitting_extra_backends({**answers, **changes}, matrix)
-            if kept != extras:
-                changes = {**changes, "extra_backends": kept}
-        if not answer_errors({**answers, **changes}, matrix):
+    for changes in _candidates(answers, model):
+        changes = _with_fitting_python_and_extras(answers, changes, model)
+        if not answer_errors({**answers, **changes}, model=model):
             return {k: v for k, v in changes.items() if answers.get(k) != v}
     return None
 
 
-def fitting_extra_backends(answers: dict, matrix: dict | None = None) -> list[str]:
+def _candidates(answers: Mapping[str, Any], model: Model) -> list[Answers]:
+    """The changes `way_out` tries, in its order of preference."""
+    torch = answers.get("torch_version", RECOMMENDED)
+    family = family_of(answers.get("torch_backend", "cpu"))
+    candidates: list[Answers] = []
+    current = None
+    if not torch_version_error(torch, model=model):
+        in_family = [v for v in backend_choices(torch, model=model) if family_of(v) == family]
+        variants = ordered(set(in_family) - {family}, reverse=True)
+        candidates += [{}, *({"torch_backend": v} for v in [family, *variants])]
+        current = resolve_torch(torch, model=model)
+    others = [v for v in model.torch_versions if v != current]
+    candidates += [{"torch_version": v} for v in others]
+    candidates += [{"torch_version": v, "torch_backend": family} for v in others]
+    candidates += [{"torch_libraries": []}, {"torch_backend": "cpu", "torch_libraries": []}]
+    return candidates
+
+
+def _with_fitting_python_and_extras(
+    answers: Mapping[str, Any], changes: Answers, model: Model
+) -> Answers:
+    """`changes`, plus the default Python of its torch when the project's does not fit, and
+    the extra backends that still fit."""
+    changed = {**answers, **changes}
+    version = changed.get("torch_version", RECOMMENDED)
+    if torch_version_error(version, model=model):
+        return changes
+    if python_error(version, changed.get("python_version", ""), model=model):
+        changes = {**changes, "python_version": default_python(version, model=model)}
+    extras = changed.get("extra_backends") or []
+    if extras:
+        kept = fitting_extra_backends({**answers, **changes}, model=model)
+        if kept != extras:
+            changes = {**changes, "extra_backends": kept}
+    return changes
+
+
+def fitting_extra_backends(answers: Mapping[str, Any], *, model: Model = MODEL) -> list[str]:
     """The project's extra backends that still fit its (changed) answers, in order."""
     kept: list[str] = []
     for extra in answers.get("extra_backends") or []:
@@ -91,13 +106,13 @@ def fitting_extra_backends(answers: dict, matrix: dict | None = None) -> list[st
             answers.get("torch_backend", "cpu"),
             [*kept, extra],
             answers.get("torch_libraries") or [],
-            matrix,
+            model=model,
         ):
             kept.append(extra)
     return kept
 
 
-def update_command(changes: dict) -> str:
+def update_command(changes: Mapping[str, Any]) -> str:
     """`copier update` with the changes as `-d` flags (a list as YAML, which Copier parses)."""
     flags = [
         f"-d {shlex.quote(f'{key}={json.dumps(value) if isinstance(value, list) else value}')}"
@@ -110,7 +125,9 @@ def update_command(changes: dict) -> str:
 LIST_ANSWERS = ("torch_libraries", "extra_backends")
 
 
-def check_answers(answers_file: Path, data: dict) -> int:
+def check_answers(answers_file: Path, data: Mapping[str, Any]) -> int:
+    """The `check-answers` migration: 0 when the recorded answers, with the command line's
+    `data`, fit the matrix; else 1, with the errors and the update command that fixes them."""
     data = {
         key: yaml.safe_load(value) if key in LIST_ANSWERS and isinstance(value, str) else value
         for key, value in data.items()
@@ -133,8 +150,7 @@ def check_answers(answers_file: Path, data: dict) -> int:
     return 1
 
 
-# A line git's merge starts or ends a conflict with (`<<<<<<< before updating`).
-CONFLICT_MARKER = re.compile(rb"^(<{7}|>{7})( |$)", flags=re.M)
+CONFLICT_MARKER = re.compile(CONFLICT_LINE.encode(), flags=re.M)
 
 
 def conflicted_files(project: Path) -> list[str]:
@@ -154,6 +170,7 @@ def conflicted_files(project: Path) -> list[str]:
 
 
 def report_conflicts(project: Path) -> int:
+    """The `report-conflicts` migration: name the files with conflict markers; always 0."""
     conflicted = conflicted_files(project)
     if conflicted:
         print(
@@ -166,6 +183,7 @@ def report_conflicts(project: Path) -> int:
 
 
 def rename_answer(answers_file: Path, old: str, new: str) -> int:
+    """The `rename-answer` migration: the answer `old` recorded as `new`; always 0."""
     answers = yaml.safe_load(answers_file.read_text(encoding="utf-8"))
     if old in answers and new not in answers:
         answers[new] = answers.pop(old)
@@ -174,6 +192,7 @@ def rename_answer(answers_file: Path, old: str, new: str) -> int:
 
 
 def default_answer(answers_file: Path, key: str, value: str) -> int:
+    """The `default-answer` migration: record `key` as the JSON `value` unless recorded."""
     answers = yaml.safe_load(answers_file.read_text(encoding="utf-8"))
     if key not in answers:
         answers[key] = json.loads(value)
@@ -181,12 +200,13 @@ def default_answer(answers_file: Path, key: str, value: str) -> int:
     return 0
 
 
-def _write_answers(answers_file: Path, answers: dict) -> None:
+def _write_answers(answers_file: Path, answers: Mapping[str, Any]) -> None:
     text = "# Changes here will be overwritten by Copier; NEVER EDIT MANUALLY\n"
     answers_file.write_text(text + yaml.safe_dump(answers, sort_keys=True), encoding="utf-8")
 
 
 def main(argv: list[str]) -> int:
+    """Run the migration named by `argv[0]` (see the module's docstring); its exit status."""
     command, answers_file, *args = argv
     if command == "check-answers":
         return check_answers(Path(answers_file), json.loads(args[0]) if args else {})

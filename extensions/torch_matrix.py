@@ -1,23 +1,28 @@
-"""The version matrix and the Jinja extension that gives it to copier.yml and the templates.
+"""The rules of the answers and the Jinja extension that gives them to copier.yml and the
+templates (part of the render-time model: Copier loads it; it imports no maintainers' tool).
 
-Everything here is a plain function of the matrix in `torch_matrix.yml` and of the answers, so
-the rules (which backend exists for which torch, which pins go together, what a valid answer
-is) are unit-tested without Copier. `TorchMatrixExtension` only registers them in Jinja.
+Everything here is a plain function of the model (`index_model.MODEL`, from `torch_matrix.yml`
+and `index_facts.yml`; tests pass another with `model=`) and of the answers, so the rules
+(which backend exists for which torch, which pins go together, what a valid answer is) are
+unit-tested without Copier. `TorchMatrixExtension` only registers them in Jinja, and
+`BuildContext` adds the `Build` of valid answers to the templates' context.
 """
 
 from __future__ import annotations
 
-import contextlib
 import os
 import shlex
 import subprocess
 import sys
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 import yaml
 from copier_template_extensions import ContextHook
+from jinja2 import Environment
 from jinja2.ext import Extension
 from packaging.version import Version
 
@@ -39,83 +44,57 @@ _import_siblings_from_this_template()
 from extensions import answers as answer_rules  # noqa: E402
 from extensions import configs, machine  # noqa: E402
 from extensions.index_model import (  # noqa: E402
+    CONFLICT_MARKER,
+    FAMILIES,
     LIBRARY_NAMES,
+    MANAGERS,
+    MODEL,
+    RECOMMENDED,
+    VARIANT_PREFIXES,
+    Library,
     Model,
+    Plan,
+    Release,
+    Variant,
     family_of,
-    load_model,
+    ordered,
     plan,
 )
 
-MATRIX_PATH = Path(__file__).with_name("torch_matrix.yml")
-FACTS_PATH = Path(__file__).with_name("index_facts.yml")
-RECOMMENDED = "recommended"
+Choices = dict[str, Any]  # Copier's choices: label -> value, or {value, validator}
 AUTO = "auto"  # torch_backend: the backend this machine takes, detected at copy time
-LIBRARIES = LIBRARY_NAMES
 
 
-@cache
-def load_matrix(path: Path = MATRIX_PATH) -> dict:
-    """The matrix file, parsed once per process."""
-    return yaml.safe_load(path.read_text(encoding="utf-8"))
-
-
-@cache
-def load_facts(path: Path = FACTS_PATH) -> dict:
-    """The index facts file, parsed once per process."""
-    return yaml.safe_load(path.read_text(encoding="utf-8"))
-
-
-FAMILIES = tuple(load_facts()["families"])  # cpu, cuda, rocm, xpu
-
-
-def model(matrix: dict | None = None) -> Model:
-    """The typed model of the index: `matrix` (default: the template's) and the index facts."""
-    if matrix is None or matrix is load_matrix():
-        return _template_model()
-    return load_model(matrix, load_facts())
-
-
-@cache
-def _template_model() -> Model:
-    return load_model(load_matrix(), load_facts())
-
-
-def torch_versions(matrix: dict | None = None) -> list[str]:
+def torch_versions(*, model: Model = MODEL) -> list[str]:
     """Torch releases the template supports, newest first (PEP 440 order)."""
-    matrix = matrix or load_matrix()
-    return sorted(matrix["releases"], key=Version, reverse=True)
+    return model.torch_versions
 
 
-def variant_key(variant: str) -> tuple[int, Version]:
-    """Order of index variants: by family, then by version (`rocm7.2` < `rocm7.14`)."""
-    family = family_of(variant)
-    number = variant.removeprefix({"cuda": "cu", "rocm": "rocm"}.get(family, variant)) or "0"
-    return FAMILIES.index(family), Version(number)
-
-
-def resolve_torch(torch_version: str, matrix: dict | None = None) -> str:
+def resolve_torch(torch_version: str, *, model: Model = MODEL) -> str:
     """The concrete torch version of an answer: `recommended` follows the matrix."""
-    matrix = matrix or load_matrix()
-    return matrix["recommended"]["torch"] if torch_version == RECOMMENDED else torch_version
+    return model.recommended.torch if torch_version == RECOMMENDED else torch_version
 
 
-def release(torch_version: str, matrix: dict | None = None) -> dict:
-    matrix = matrix or load_matrix()
-    return matrix["releases"][resolve_torch(torch_version, matrix)]
+def release(torch_version: str, *, model: Model = MODEL) -> Release:
+    """The release of a torch_version answer. Raises KeyError for one the matrix lacks."""
+    return model.releases[resolve_torch(torch_version, model=model)]
 
 
-def _choices(offered: list[str], current: str, reason: str, labels: dict | None = None) -> dict:
+def _choices(
+    offered: list[str], current: str, reason: str, labels: Mapping[str, str] | None = None
+) -> Choices:
     """Copier choices: the offered values, plus the current answer, disabled with `reason`,
     when it is not among them (Copier then prints the reason and writes nothing)."""
     labels = labels or {}
-    choices: dict = {labels.get(value, value): value for value in offered}
+    choices: Choices = {labels.get(value, value): value for value in offered}
     if current and current not in offered:
         choices[f"{current} (not available)"] = {"value": current, "validator": reason}
     return choices
 
 
-def torch_version_error(torch_version: str, matrix: dict | None = None) -> str:
-    offered = [RECOMMENDED, *torch_versions(matrix)]
+def torch_version_error(torch_version: str, *, model: Model = MODEL) -> str:
+    """Why a torch_version answer is not in the matrix (the fix first), or ""."""
+    offered = [RECOMMENDED, *model.torch_versions]
     if torch_version in offered:
         return ""
     return (
@@ -124,187 +103,188 @@ def torch_version_error(torch_version: str, matrix: dict | None = None) -> str:
     )
 
 
-def torch_version_choices(current: str = "", matrix: dict | None = None) -> dict:
-    matrix = matrix or load_matrix()
-    offered = [RECOMMENDED, *torch_versions(matrix)]
-    labels = {RECOMMENDED: f"recommended (now {matrix['recommended']['torch']})"}
-    return _choices(offered, current, torch_version_error(current, matrix), labels)
+def torch_version_choices(current: str = "", *, model: Model = MODEL) -> Choices:
+    """Copier choices of torch_version: `recommended`, then every release, newest first."""
+    offered = [RECOMMENDED, *model.torch_versions]
+    labels = {RECOMMENDED: f"recommended (now {model.recommended.torch})"}
+    return _choices(offered, current, torch_version_error(current, model=model), labels)
 
 
-def resolve_backend(torch_version: str, backend: str, matrix: dict | None = None) -> str:
+def resolve_backend(torch_version: str, backend: str, *, model: Model = MODEL) -> str:
     """The index variant of an answer: a family means its recommended variant for this torch
     (or the newest one it has), an explicit variant stays as it is."""
-    matrix = matrix or load_matrix()
-    variants = release(torch_version, matrix)["variants"]
+    variants = release(torch_version, model=model).variants
     if backend not in FAMILIES or backend in variants:
         return backend
-    preferred = matrix["recommended"].get(backend)
-    if preferred in variants:
+    preferred = model.recommended.variants.get(backend)
+    if preferred is not None and preferred in variants:
         return preferred
-    in_family = [v for v in variants if family_of(v) == backend]
-    return max(in_family, key=variant_key) if in_family else backend
+    in_family = release(torch_version, model=model).in_family(backend)
+    return in_family[-1] if in_family else backend
 
 
-def backend_choices(torch_version: str, matrix: dict | None = None) -> list[str]:
+def backend_choices(torch_version: str, *, model: Model = MODEL) -> list[str]:
     """Families this torch has a build for, then every explicit variant."""
-    variants = release(torch_version, matrix)["variants"]
+    variants = release(torch_version, model=model).variants
     families = [f for f in FAMILIES if any(family_of(v) == f for v in variants)]
     return families + [v for v in variants if v not in families]
 
 
-def backend_error(torch_version: str, backend: str, matrix: dict | None = None) -> str:
+def backend_error(torch_version: str, backend: str, *, model: Model = MODEL) -> str:
     """Why a backend answer cannot be built, or "" when it can: the choices, why this torch
     does not offer it (when the matrix says) and which torch releases do."""
-    offered = backend_choices(torch_version, matrix)
+    offered = backend_choices(torch_version, model=model)
     if backend in offered:
         return ""
-    torch = resolve_torch(torch_version, matrix)
-    elsewhere = [v for v in torch_versions(matrix) if backend in backend_choices(v, matrix)]
-    row = release(torch_version, matrix)
-    reasons = {**row.get("unconfirmed", {}), **row.get("withheld", {})}
-    why = reasons.get(backend) or reasons.get(family_of(backend))
+    elsewhere = [v for v in model.torch_versions if backend in backend_choices(v, model=model)]
+    why = (
+        release(torch_version, model=model).reason_not_offered(backend)
+        if Variant.is_name(backend)
+        else ""
+    )
     because = f", not offered: {why.split('. ')[0]}" if why else ""
-    if family_of(backend) in offered:  # keep torch and the family
-        fix = f"torch_backend={family_of(backend)}"
+    family = family_of(backend) if Variant.is_name(backend) else ""
+    if family in offered:  # keep torch and the family
+        fix = f"torch_backend={family}"
     elif elsewhere:  # keep the backend, move torch
         fix = f"torch_version={elsewhere[0]}"
     else:
         fix = "torch_backend=cpu"
+    torch = resolve_torch(torch_version, model=model)
     return (
         f"Use `-d {fix}`: torch {torch} has no '{backend}' build{because} ({', '.join(offered)})."
     )
 
 
-def torch_backend_choices(torch_version: str, current: str = "", matrix: dict | None = None):
-    """The backends of this torch, then `auto` (the one this machine takes, detected now)."""
-    offered = backend_choices(torch_version, matrix)
-    error = backend_error(torch_version, current, matrix) if current != AUTO else ""
+def torch_backend_choices(
+    torch_version: str, current: str = "", *, model: Model = MODEL
+) -> Choices:
+    """Copier choices of torch_backend: `backend_choices`, `current` disabled with why, then
+    `auto` (the backend this machine takes, detected now)."""
+    offered = backend_choices(torch_version, model=model)
+    error = backend_error(torch_version, current, model=model) if current != AUTO else ""
     choices = _choices(offered, current if current != AUTO else "", error)
-    choices[
-        f"auto (detect this machine: {detect_backend(torch_version, matrix=matrix).backend})"
-    ] = AUTO
+    detected = detect_backend(torch_version, model=model).backend
+    choices[f"auto (detect this machine: {detected})"] = AUTO
     return choices
 
 
-def python_choices(torch_version: str, matrix: dict | None = None) -> list[str]:
-    return list(release(torch_version, matrix)["python"])
+def python_choices(torch_version: str, *, model: Model = MODEL) -> list[str]:
+    """The Pythons this torch has wheels for."""
+    return list(release(torch_version, model=model).python)
 
 
-def default_python(torch_version: str, matrix: dict | None = None) -> str:
+def default_python(torch_version: str, *, model: Model = MODEL) -> str:
     """The recommended Python when this torch supports it, else the newest it supports."""
-    matrix = matrix or load_matrix()
-    supported = python_choices(torch_version, matrix)
-    preferred = matrix["recommended"]["python"]
+    supported = python_choices(torch_version, model=model)
+    preferred = model.recommended.python
     return preferred if preferred in supported else max(supported, key=Version)
 
 
-def python_error(torch_version: str, python_version: str, matrix: dict | None = None) -> str:
-    supported = python_choices(torch_version, matrix)
+def python_error(torch_version: str, python_version: str, *, model: Model = MODEL) -> str:
+    """Why this torch cannot go with `python_version` (the fix first), or ""."""
+    supported = python_choices(torch_version, model=model)
     if python_version in supported:
         return ""
-    torch = resolve_torch(torch_version, matrix)
+    torch = resolve_torch(torch_version, model=model)
     return (
-        f"Use `-d python_version={default_python(torch_version, matrix)}`: torch {torch} "
+        f"Use `-d python_version={default_python(torch_version, model=model)}`: torch {torch} "
         f"supports Python {', '.join(supported)}."
     )
 
 
-def python_version_choices(torch_version: str, current: str = "", matrix: dict | None = None):
-    offered = python_choices(torch_version, matrix)
-    return _choices(offered, current, python_error(torch_version, current, matrix))
+def python_version_choices(
+    torch_version: str, current: str = "", *, model: Model = MODEL
+) -> Choices:
+    """Copier choices of python_version, `current` disabled with why when this torch lacks it."""
+    offered = python_choices(torch_version, model=model)
+    return _choices(offered, current, python_error(torch_version, current, model=model))
 
 
 def library_error(
     library: str,
     torch_version: str,
     backend: str,
-    matrix: dict | None = None,
     python_version: str = "",
+    *,
+    model: Model = MODEL,
 ) -> str:
     """Why `library` cannot be offered next to this torch, backend (and Python), or ""."""
-    row = release(torch_version, matrix)
-    facts = row.get(library)
-    torch = resolve_torch(torch_version, matrix)
+    the_release = release(torch_version, model=model)
+    facts = the_release.libraries.get(library)
     if not facts:
-        return f"no {library} build pairs with torch {torch}"
-    variant = resolve_backend(torch_version, backend, matrix)
-    missing = facts.get("missing", [])
-    if variant in missing or family_of(variant) in missing:
-        with_it = [
-            v
-            for v in release(torch_version, matrix)["variants"]
-            if family_of(v) == family_of(variant)
-            and v not in missing
-            and family_of(v) not in missing
-        ]
-        fix = f"Use `-d torch_backend={max(with_it, key=variant_key)}` or l" if with_it else "L"
+        return f"no {library} build pairs with torch {the_release.torch}"
+    variant = resolve_backend(torch_version, backend, model=model)
+    if facts.lacks(variant):
+        return _library_lacks_variant(the_release, facts, variant)
+    if python_version and facts.python and python_version not in facts.python:
         return (
-            f"{fix}eave {library} out: {library} {facts['version']} has no {variant} build "
-            f"for torch {torch}"
-        )
-    pythons = model(matrix).releases[torch].libraries[library].python
-    if python_version and pythons and python_version not in pythons:
-        return (
-            f"Leave {library} out: {library} {facts['version']} has no wheel for Python "
-            f"{python_version} (it has {', '.join(pythons)})"
+            f"Leave {library} out: {library} {facts.version} has no wheel for Python "
+            f"{python_version} (it has {', '.join(facts.python)})"
         )
     return ""
 
 
-def answer_errors(answers: dict, matrix: dict | None = None) -> list[str]:
+def _library_lacks_variant(the_release: Release, library: Library, variant: str) -> str:
+    """The refusal of a library without a build for `variant`: the newest variant of its
+    family that has one, else leave the library out."""
+    with_it = [v for v in the_release.in_family(family_of(variant)) if not library.lacks(v)]
+    fix = f"Use `-d torch_backend={with_it[-1]}` or l" if with_it else "L"
+    return (
+        f"{fix}eave {library.name} out: {library.name} {library.version} has no {variant} build "
+        f"for torch {the_release.torch}"
+    )
+
+
+def answer_errors(answers: Mapping[str, Any], *, model: Model = MODEL) -> list[str]:
     """What is wrong with a project's recorded answers under this matrix (used on updates,
     where Copier would otherwise replace an answer that is no longer valid by its default)."""
     torch_version = answers.get("torch_version", RECOMMENDED)
-    if error := torch_version_error(torch_version, matrix):
+    if error := torch_version_error(torch_version, model=model):
         return [error]
     backend = answers.get("torch_backend", "cpu")
+    python = answers.get("python_version", "")
+    libraries = answers.get("torch_libraries") or []
     errors = [
-        backend_error(torch_version, backend, matrix),
-        python_error(torch_version, answers.get("python_version", ""), matrix),
+        backend_error(torch_version, backend, model=model),
+        python_error(torch_version, python, model=model),
     ]
     if not errors[0]:
         errors += [
-            library_error(
-                library, torch_version, backend, matrix, answers.get("python_version", "")
-            )
-            for library in answers.get("torch_libraries") or []
+            library_error(library, torch_version, backend, python, model=model)
+            for library in libraries
         ]
-        errors.append(
-            extra_backends_error(
-                torch_version,
-                backend,
-                answers.get("extra_backends") or [],
-                answers.get("torch_libraries") or [],
-                matrix,
-            )
-        )
+        extras = answers.get("extra_backends") or []
+        errors.append(extra_backends_error(torch_version, backend, extras, libraries, model=model))
     return [error for error in errors if error]
 
 
-def other_backend(torch_version: str, variant: str, matrix: dict | None = None) -> str:
+def other_backend(torch_version: str, variant: str, *, model: Model = MODEL) -> str:
     """An explicit variant this torch has besides `variant` (the newest CUDA one first), for
     the README's example of moving a project to another backend."""
     others = [
-        v for v in backend_choices(torch_version, matrix) if v not in FAMILIES and v != variant
+        v for v in backend_choices(torch_version, model=model) if v not in FAMILIES and v != variant
     ]
     cuda = [v for v in others if family_of(v) == "cuda"]
-    return max(cuda or others or ["cpu"], key=variant_key)
+    return ordered(cuda or others or ["cpu"])[-1]
 
 
-def extra_backend_choices(torch_version: str, torch_backend: str, matrix=None) -> dict:
+def extra_backend_choices(
+    torch_version: str, torch_backend: str, *, model: Model = MODEL
+) -> Choices:
     """Multiselect choices of `extra_backends`: every backend this torch has; the one
     `torch_backend` already installs is listed disabled, with why."""
-    primary = resolve_backend(torch_version, torch_backend, matrix)
+    primary = resolve_backend(torch_version, torch_backend, model=model)
     return {
         answer: {
             "value": answer,
             "validator": (
                 f"'{answer}' is the torch_backend already ({primary}): leave it out"
-                if resolve_backend(torch_version, answer, matrix) == primary
+                if resolve_backend(torch_version, answer, model=model) == primary
                 else ""
             ),
         }
-        for answer in backend_choices(torch_version, matrix)
+        for answer in backend_choices(torch_version, model=model)
     }
 
 
@@ -314,15 +294,20 @@ def default_extra_backends(torch_backend: str) -> list[str]:
 
 
 def extra_backends_error(
-    torch_version: str, torch_backend: str, extra_backends, libraries=(), matrix=None
+    torch_version: str,
+    torch_backend: str,
+    extra_backends: Iterable[str],
+    libraries: Iterable[str] = (),
+    *,
+    model: Model = MODEL,
 ) -> str:
     """Why these further backends cannot go beside `torch_backend` in one project, or ""."""
-    primary = resolve_backend(torch_version, torch_backend, matrix)
-    families = {}
+    primary = resolve_backend(torch_version, torch_backend, model=model)
+    families: dict[str, str] = {}
     for answer in extra_backends:
-        if error := backend_error(torch_version, answer, matrix):
+        if error := backend_error(torch_version, answer, model=model):
             return error.replace("-d torch_backend=", "-d extra_backends=")
-        variant = resolve_backend(torch_version, answer, matrix)
+        variant = resolve_backend(torch_version, answer, model=model)
         if variant == primary:
             return (
                 f"'{answer}' is the torch_backend already ({primary}): leave it out of "
@@ -335,118 +320,146 @@ def extra_backends_error(
                 f"'{families[family]}' and '{answer}' (each gets requirements-<name>.txt)"
             )
         families[family] = answer
-        for library in libraries:
-            if library_error(library, torch_version, answer, matrix):
-                version = release(torch_version, matrix)[library]["version"]
-                return (
-                    f"Leave '{answer}' out of extra_backends, or {library} out of "
-                    f"torch_libraries: {library} {version} has no {variant} build"
-                )
+        if error := _extra_lacks_library(torch_version, answer, libraries, model):
+            return error
+    return ""
+
+
+def _extra_lacks_library(
+    torch_version: str, answer: str, libraries: Iterable[str], model: Model
+) -> str:
+    """Why a chosen library rules out the extra backend `answer`, or ""."""
+    for library in libraries:
+        if library_error(library, torch_version, answer, model=model):
+            variant = resolve_backend(torch_version, answer, model=model)
+            version = release(torch_version, model=model).libraries[library].version
+            return (
+                f"Leave '{answer}' out of extra_backends, or {library} out of "
+                f"torch_libraries: {library} {version} has no {variant} build"
+            )
     return ""
 
 
 def available_libraries(
-    torch_version: str, backend: str, matrix: dict | None = None, python_version: str = ""
-) -> list:
+    torch_version: str, backend: str, python_version: str = "", *, model: Model = MODEL
+) -> list[str]:
+    """The libraries with a build for this torch, backend and Python, in the offered order."""
     return [
         lib
-        for lib in LIBRARIES
-        if not library_error(lib, torch_version, backend, matrix, python_version)
+        for lib in LIBRARY_NAMES
+        if not library_error(lib, torch_version, backend, python_version, model=model)
     ]
 
 
 def library_choices(
-    torch_version: str, backend: str, matrix: dict | None = None, python_version: str = ""
-) -> dict:
+    torch_version: str, backend: str, python_version: str = "", *, model: Model = MODEL
+) -> Choices:
     """Multiselect choices; a library without a compatible build is listed disabled, with why."""
-    choices = {}
-    for library in LIBRARIES:
-        reason = library_error(library, torch_version, backend, matrix, python_version)
-        label = f"{library} ({COMPANION_HELP[library]})" if library in COMPANION_HELP else library
+    helps = {c.companion: c.help for c in model.companions}
+    choices: Choices = {}
+    for library in LIBRARY_NAMES:
+        reason = library_error(library, torch_version, backend, python_version, model=model)
+        label = f"{library} ({helps[library]})" if library in helps else library
         choices[label] = {"value": library, "validator": reason}
     return choices
-
-
-# torchaudio >= 2.9 delegates `load` / `save` to TorchCodec (without it: `ImportError:
-# TorchCodec is required`): choosing torchaudio brings torchcodec where it has a build.
-COMPANIONS = {"torchaudio": ("torchcodec", "2.9")}
-COMPANION_HELP = {"torchcodec": "added with torchaudio >= 2.9, whose load/save need it"}
 
 
 def with_companions(
     torch_version: str,
     backend: str,
-    libraries,
-    matrix: dict | None = None,
+    libraries: Iterable[str] | None,
     python_version: str = "",
-    extra_backends=(),
+    extra_backends: Iterable[str] = (),
+    *,
+    model: Model = MODEL,
 ) -> list[str]:
-    """The chosen libraries, plus what a chosen one needs (torchcodec beside torchaudio >= 2.9)
-    when it has a build for this torch and Python on every backend of the project; in the
-    offered order."""
+    """The chosen libraries, plus what a chosen one needs (the matrix's `companions`:
+    torchcodec beside torchaudio >= 2.9) when it has a build for this torch and Python on
+    every backend of the project; in the offered order."""
     chosen = set(libraries or [])
-    row = release(torch_version, matrix)
-    for library, (companion, since) in COMPANIONS.items():
-        needs = library in chosen and Version(row[library]["version"]) >= Version(since)
+    paired = release(torch_version, model=model).libraries
+    backends = [backend, *extra_backends]
+    for c in model.companions:
+        needs = c.library in chosen and Version(paired[c.library].version) >= c.since
         if needs and not any(
-            library_error(companion, torch_version, b, matrix, python_version)
-            for b in [backend, *extra_backends]
+            library_error(c.companion, torch_version, b, python_version, model=model)
+            for b in backends
         ):
-            chosen.add(companion)
-    return [library for library in LIBRARIES if library in chosen]
+            chosen.add(c.companion)
+    return [library for library in LIBRARY_NAMES if library in chosen]
 
 
-def pins(torch_version: str, libraries: list[str], matrix: dict | None = None) -> dict:
+def pins(torch_version: str, libraries: Iterable[str], *, model: Model = MODEL) -> dict[str, str]:
     """Exact versions of torch and the chosen libraries, from the matrix's pairing."""
-    row = release(torch_version, matrix)
-    result = {"torch": resolve_torch(torch_version, matrix)}
-    result.update({lib: row[lib]["version"] for lib in LIBRARIES if lib in libraries})
+    the_release = release(torch_version, model=model)
+    chosen = set(libraries)
+    result = {"torch": the_release.torch}
+    result.update(
+        {lib: the_release.libraries[lib].version for lib in LIBRARY_NAMES if lib in chosen}
+    )
     return result
 
 
-def commands(package_manager: str, python_version: str, backend=None) -> dict:
-    """The shell commands a project's README, CI and messages give, per package manager, for
-    one of its backends (a `configs.Backend`; default: a one-backend project): `install` (a
-    list, run in order), `run` (prefix to run a tool in the environment), `lock`, `sync`
-    (bring an installed environment to the pins), `locked` (install exactly the lock, failing
-    when it is stale: CI) and `reinstall` (put the configured torch build back)."""
+@dataclass(frozen=True)
+class Commands:
+    """The shell commands a project's README, CI and messages give for one of its backends:
+    `install` (run in order), `run` (prefix to run a tool in the environment), `lock`,
+    `sync` (bring an installed environment to the pins), `locked` (install exactly the lock,
+    failing when it is stale: CI) and `reinstall` (put the configured torch build back)."""
+
+    install: tuple[str, ...]
+    run: str
+    lock: str
+    sync: str
+    locked: str
+    reinstall: str
+
+
+def commands(
+    package_manager: str, python_version: str, backend: configs.Backend | None = None
+) -> Commands:
+    """The `Commands` of a project with `package_manager` (one of `MANAGERS`), for one of its
+    backends (default: a one-backend project). Raises ValueError for another manager."""
     extra = backend.extra if backend else ""
     if package_manager == "uv":
         sync = f"uv sync --extra {extra}" if extra else "uv sync"
-        return {
-            "install": [sync],
-            "run": "uv run ",
-            "lock": "uv lock",
-            "sync": sync,
-            "locked": sync.replace("uv sync", "uv sync --locked"),
-            "reinstall": f"{sync} --reinstall-package torch",
-        }
+        locked = sync.replace("uv sync", "uv sync --locked")
+        return Commands(
+            (sync,), "uv run ", "uv lock", sync, locked, f"{sync} --reinstall-package torch"
+        )
     if package_manager == "poetry":
         option = f" --extras {extra}" if extra else ""
-        return {
-            "install": [f"poetry env use python{python_version}", f"poetry install{option}"],
-            "run": "poetry run ",
-            "lock": "poetry lock",
-            "sync": f"poetry install{option}",
-            "locked": f"poetry check --lock && poetry sync{option}",
-            "reinstall": f"poetry sync{option}",
-        }
-    # The torch build from the PyTorch index first, then the project and its dev tools.
+        return Commands(
+            install=(f"poetry env use python{python_version}", f"poetry install{option}"),
+            run="poetry run ",
+            lock="poetry lock",
+            sync=f"poetry install{option}",
+            locked=f"poetry check --lock && poetry sync{option}",
+            reinstall=f"poetry sync{option}",
+        )
+    if package_manager == "pip":
+        return _pip_commands(python_version, backend)
+    raise ValueError(f"Use one of {', '.join(MANAGERS)}: '{package_manager}' is not a manager")
+
+
+def _pip_commands(python_version: str, backend: configs.Backend | None) -> Commands:
+    """pip's `Commands`: the torch build from the PyTorch index first, then the project and
+    its dev tools."""
     requirements = backend.requirements_file if backend else "requirements.txt"
-    pip_installs = [f"pip install -r {requirements}", "pip install -e . --group dev"]
-    return {
-        "install": [
+    pip_installs = (f"pip install -r {requirements}", "pip install -e . --group dev")
+    return Commands(
+        install=(
             f"python{python_version} -m venv .venv",
             ". .venv/bin/activate",
             "python -m pip install --upgrade pip  # 25.1+ reads [dependency-groups]",
             *pip_installs,
-        ],
-        "run": "",
-        "lock": "",
-        "sync": " && ".join(pip_installs),
-        "locked": " && ".join(pip_installs),
-        "reinstall": f"pip install --force-reinstall --no-deps -r {requirements}",
-    }
+        ),
+        run="",
+        lock="",
+        sync=" && ".join(pip_installs),
+        locked=" && ".join(pip_installs),
+        reinstall=f"pip install --force-reinstall --no-deps -r {requirements}",
+    )
 
 
 @dataclass(frozen=True)
@@ -457,45 +470,33 @@ class ContainerSteps:
     rebuilt only when the lock changes), then `project`, once `project_files` and the source
     are copied."""
 
-    env: dict
+    env: dict[str, str]
     setup: str
-    lock_files: tuple
+    lock_files: tuple[str, ...]
     dependencies: str
-    project_files: tuple
+    project_files: tuple[str, ...]
     project: str
 
 
-def container_steps(package_manager: str, backend=None, matrix=None) -> ContainerSteps:
-    """The Dockerfile's install steps per package manager, for one backend of the project (a
-    `configs.Backend`, default: a one-backend project); the manager's version is the one in
-    the matrix's `tools`, which this template's tests run."""
-    tools = (matrix or load_matrix())["tools"]
+def container_steps(
+    package_manager: str, backend: configs.Backend | None = None, *, model: Model = MODEL
+) -> ContainerSteps:
+    """The Dockerfile's install steps per package manager, for one backend of the project
+    (default: a one-backend project); the manager's version is the one in the matrix's
+    `tools`, which this template's tests run."""
     extra = backend.extra if backend else ""
     if package_manager == "uv":
         uv_extra = f" --extra {extra}" if extra else ""
         return ContainerSteps(
             env={"UV_PYTHON_DOWNLOADS": "never", "UV_NO_CACHE": "1"},
-            setup=f"pip install --no-cache-dir uv=={tools['uv']}",
+            setup=f"pip install --no-cache-dir uv=={model.tools['uv']}",
             lock_files=("pyproject.toml", "uv.lock"),
             dependencies=f"uv sync --locked --no-dev{uv_extra} --no-install-project",
             project_files=("README.md",),
             project=f"uv sync --locked --no-dev{uv_extra}",
         )
     if package_manager == "poetry":
-        extras = f" --extras {extra}" if extra else ""
-        sync = f'poetry sync --only main{extras}{{}} && rm -rf "$POETRY_CACHE_DIR"'
-        return ContainerSteps(
-            env={
-                "POETRY_VIRTUALENVS_IN_PROJECT": "true",
-                "POETRY_NO_INTERACTION": "1",
-                "POETRY_CACHE_DIR": "/tmp/poetry-cache",
-            },
-            setup=f"pip install --no-cache-dir poetry=={tools['poetry']}",
-            lock_files=("pyproject.toml", "poetry.lock"),
-            dependencies=sync.format(" --no-root"),
-            project_files=("README.md",),
-            project=sync.format(""),
-        )
+        return _poetry_container_steps(extra, model.tools["poetry"])
     requirements = backend.requirements_file if backend else "requirements.txt"
     return ContainerSteps(
         env={},
@@ -504,6 +505,24 @@ def container_steps(package_manager: str, backend=None, matrix=None) -> Containe
         dependencies=f"pip install --no-cache-dir -r {requirements}",
         project_files=("pyproject.toml", "README.md"),
         project="pip install --no-cache-dir .",
+    )
+
+
+def _poetry_container_steps(extra: str, version: str) -> ContainerSteps:
+    """poetry's `ContainerSteps` (see `container_steps`), poetry `version` installed."""
+    extras = f" --extras {extra}" if extra else ""
+    sync = f'poetry sync --only main{extras}{{}} && rm -rf "$POETRY_CACHE_DIR"'
+    return ContainerSteps(
+        env={
+            "POETRY_VIRTUALENVS_IN_PROJECT": "true",
+            "POETRY_NO_INTERACTION": "1",
+            "POETRY_CACHE_DIR": "/tmp/poetry-cache",
+        },
+        setup=f"pip install --no-cache-dir poetry=={version}",
+        lock_files=("pyproject.toml", "poetry.lock"),
+        dependencies=sync.format(" --no-root"),
+        project_files=("README.md",),
+        project=sync.format(""),
     )
 
 
@@ -517,66 +536,65 @@ CONTAINER_DEVICES = {
 }
 
 
-def minimum_drivers(variants, matrix: dict | None = None) -> dict[str, str]:
+def minimum_drivers(variants: Iterable[str], *, model: Model = MODEL) -> dict[str, str]:
     """CUDA variant -> the oldest NVIDIA driver (Linux) that runs its wheels, for the CUDA
     variants among `variants`."""
-    return {v: minimum_driver(v, matrix) for v in variants if family_of(v) == "cuda"}
+    return {v: minimum_driver(v, model=model) for v in variants if family_of(v) == "cuda"}
 
 
-def minimum_driver(variant: str, matrix: dict | None = None) -> str:
-    """The oldest NVIDIA driver (Linux) that runs a CUDA variant's wheels, "" for other
-    families: `cu130` -> the `cuda13` entry."""
-    if family_of(variant) != "cuda":
+def minimum_driver(variant: str, *, model: Model = MODEL) -> str:
+    """The oldest NVIDIA driver (Linux) that runs a CUDA variant's wheels (the matrix's
+    `drivers`), "" for other families: `cu130` -> the `cuda13` entry. Raises KeyError for a
+    CUDA major version the matrix has no driver for."""
+    parsed = Variant.parse(variant)
+    if parsed.family != "cuda":
         return ""
-    matrix = matrix or load_matrix()
-    return matrix["drivers"]["linux"][f"cuda{variant[2:-1]}"]
+    return model.drivers[f"cuda{parsed.number.major // 10}"]
 
 
-def oldest_gpu(variant: str, matrix: dict | None = None) -> str:
-    """The oldest GPU (CUDA compute capability, "7.5") that a CUDA variant's PyTorch wheels
-    run on, "" for other families (the matrix's `oldest_gpu`, with its evidence there)."""
-    if family_of(variant) != "cuda":
-        return ""
-    facts = (matrix or load_matrix())["oldest_gpu"]
-    return facts["variants"].get(variant) or facts["cuda"][f"cuda{variant[2:-1]}"]
+def oldest_gpu(variant: str, *, model: Model = MODEL) -> Version | None:
+    """The oldest GPU (CUDA compute capability, 7.5) that a CUDA variant's PyTorch wheels run
+    on, None for other families (the matrix's `oldest_gpu`, with its evidence there)."""
+    parsed = Variant.parse(variant)
+    if parsed.family != "cuda":
+        return None
+    return model.oldest_gpu.get(variant) or model.oldest_gpu[f"cuda{parsed.number.major // 10}"]
 
 
-def gpu_fixes(torch_version: str, matrix: dict | None = None) -> dict[str, str]:
+def gpu_fixes(torch_version: str, *, model: Model = MODEL) -> dict[str, str]:
     """Compute capability -> the answers (`-d` flags) of a CUDA build that runs a GPU of that
     capability or newer, for each oldest GPU some variant of the matrix runs on (oldest
     first): the newest such variant of this torch, else of the newest torch that has one.
     The doctor takes the fix of the highest capability its GPU reaches."""
-    matrix = matrix or load_matrix()
-    torch = resolve_torch(torch_version, matrix)
+    torch = resolve_torch(torch_version, model=model)
     cuda = {
-        (release_version, v): Version(oldest_gpu(v, matrix))
-        for release_version in torch_versions(matrix)
-        for v in matrix["releases"][release_version]["variants"]
+        (version, v): oldest_gpu(v, model=model)
+        for version, release in model.releases.items()
+        for v in release.variants
         if family_of(v) == "cuda"
     }
     fixes = {}
-    for level in sorted(set(cuda.values())):
-        runs = [key for key, oldest in cuda.items() if oldest <= level]
+    for level in sorted({oldest for oldest in cuda.values() if oldest is not None}):
+        runs = [key for key, oldest in cuda.items() if oldest is not None and oldest <= level]
         own = [v for t, v in runs if t == torch]
         if own:
-            fixes[str(level)] = f"-d torch_backend={max(own, key=variant_key)}"
+            fixes[str(level)] = f"-d torch_backend={max(own, key=Variant.parse)}"
         else:
-            newest = max(Version(t) for t, _ in runs)
-            variant = max((v for t, v in runs if Version(t) == newest), key=variant_key)
+            newest = max((t for t, _ in runs), key=Version)
+            variant = max((v for t, v in runs if t == newest), key=Variant.parse)
             fixes[str(level)] = f"-d torch_version={newest} -d torch_backend={variant}"
     return fixes
 
 
-def machine_offer(torch_version: str, matrix: dict | None = None) -> machine.Offer:
+def machine_offer(torch_version: str, *, model: Model = MODEL) -> machine.Offer:
     """What this torch offers a machine (`machine.choose_backend`): its CUDA variants, oldest
     first, with their minimum drivers, its recommended CUDA variant, its families."""
-    matrix = matrix or load_matrix()
-    offered = backend_choices(torch_version, matrix)
-    cuda = sorted((v for v in offered if family_of(v) == "cuda" and v != "cuda"), key=variant_key)
+    offered = backend_choices(torch_version, model=model)
+    cuda = ordered(v for v in offered if family_of(v) == "cuda" and v != "cuda")
     return machine.Offer(
-        torch=resolve_torch(torch_version, matrix),
-        cuda_drivers=minimum_drivers(cuda, matrix),
-        recommended_cuda=resolve_backend(torch_version, "cuda", matrix) if cuda else "",
+        torch=resolve_torch(torch_version, model=model),
+        cuda_drivers=minimum_drivers(cuda, model=model),
+        recommended_cuda=resolve_backend(torch_version, "cuda", model=model) if cuda else "",
         families=tuple(f for f in FAMILIES if f in offered),
     )
 
@@ -588,30 +606,30 @@ def _probe(path: str) -> machine.Machine:
 
 
 def detect_backend(
-    torch_version: str, found: machine.Machine | None = None, matrix: dict | None = None
+    torch_version: str, found: machine.Machine | None = None, *, model: Model = MODEL
 ) -> machine.Choice:
     """The answer `torch_backend: auto` stands for on the machine `found` (default: this one,
     probed), for this torch."""
     if found is None:
         found = _probe(os.environ.get("PATH", ""))
-    return machine.choose_backend(found, machine_offer(torch_version, matrix))
+    return machine.choose_backend(found, machine_offer(torch_version, model=model))
 
 
-def resolve_auto(context: dict) -> None:
+def resolve_auto(context: dict[str, Any]) -> None:
     """Replace `torch_backend: auto` in a render context by the backend this machine takes,
     in the answers Copier records too (a project records what it installs, and updates keep
-    it); `detected_backend` holds the `machine.Choice`."""
-    if context.get("torch_backend") != AUTO or "torch_version" not in context:
+    it); `detected_backend` holds the `machine.Choice`. Leaves a context whose torch_version
+    is not (yet) a valid answer as it is."""
+    torch_version = context.get("torch_version")
+    if context.get("torch_backend") != AUTO or not isinstance(torch_version, str):
         return
-    with contextlib.suppress(KeyError, TypeError):
-        choice = detect_backend(context["torch_version"])
-        context["torch_backend"] = choice.backend
-        context["detected_backend"] = choice
-        if isinstance(context.get("_copier_answers"), dict):
-            context["_copier_answers"] = {
-                **context["_copier_answers"],
-                "torch_backend": choice.backend,
-            }
+    if torch_version_error(torch_version):
+        return
+    choice = detect_backend(torch_version)
+    context["torch_backend"] = choice.backend
+    context["detected_backend"] = choice
+    if isinstance(context.get("_copier_answers"), dict):
+        context["_copier_answers"] = {**context["_copier_answers"], "torch_backend": choice.backend}
 
 
 def git_config(key: str) -> str:
@@ -625,7 +643,7 @@ def git_config(key: str) -> str:
     return result.stdout.strip()
 
 
-def requires_python(python_version: str, libraries, matrix: dict | None = None) -> str:
+def requires_python(python_version: str, libraries: Iterable[Library]) -> str:
     """`requires-python` of a project on `python_version` ("3.14") with torch and these
     libraries: `==3.14.*`, less the patch releases a library's Requires-Python excludes
     (torchvision 0.26-0.29: `!=3.14.1`). Poetry's solver crashes on a project range wider
@@ -639,6 +657,15 @@ def requires_python(python_version: str, libraries, matrix: dict | None = None) 
 
 
 @dataclass(frozen=True)
+class PipFile:
+    """One pip requirements file of a project: its name, the backend's variant, its lines."""
+
+    name: str
+    variant: str
+    lines: list[str]
+
+
+@dataclass(frozen=True)
 class Build:
     """What the answers mean for the generated files (see `extensions/configs.py`). The first
     backend is `torch_backend`'s; a project with `extra_backends` has one extra per backend."""
@@ -646,24 +673,24 @@ class Build:
     torch: str
     variant: str
     family: str
-    pins: dict  # torch and the chosen libraries -> version
-    backends: list  # configs.Backend, torch_backend's first
+    pins: dict[str, str]  # torch and the chosen libraries -> version
+    backends: list[configs.Backend]  # torch_backend's first
     requires_python: str
-    dependencies: dict  # extra ("" = [project] dependencies) -> torch-family requirements
-    indexes: dict  # name -> URL of each PyTorch index the project uses
+    dependencies: dict[str, list[str]]  # extra ("" = [project] dependencies) -> requirements
+    indexes: dict[str, str]  # name -> URL of each PyTorch index the project uses
     index_name: str  # the name of the variant's index
     index_url: str
-    uv_sources: dict
-    uv_conflicts: list
-    poetry_dependencies: dict
-    pip_files: dict  # "main" (the first backend) or an extra's family -> name, variant, lines
-    expected_builds: dict  # (sys.platform, platform.machine()) -> builds, one per backend
-    constraints: tuple
+    uv_sources: dict[str, list[dict[str, str]]]
+    uv_conflicts: list[list[dict[str, str]]]
+    poetry_dependencies: dict[str, list[dict[str, str]]]
+    pip_files: dict[str, PipFile]  # "main" (the first backend) or an extra's family -> file
+    expected_builds: dict[tuple[str, str], tuple[str, ...]]  # (sys.platform, machine) -> builds
+    constraints: tuple[str, ...]
     accelerator_api: bool
-    tools: dict
+    tools: dict[str, str]
 
     @property
-    def plan(self):
+    def plan(self) -> Plan:
         """The first backend's plan."""
         return self.backends[0].plan
 
@@ -672,41 +699,22 @@ class Build:
         return bool(self.backends[0].extra)
 
     @property
-    def cpu_backend(self):
+    def cpu_backend(self) -> configs.Backend | None:
         """The backend that installs the CPU build (for CI), else None."""
         return next((b for b in self.backends if b.variant == "cpu"), None)
 
 
-def build(answers: dict, matrix: dict | None = None) -> Build:
-    """The `Build` of a project's answers. Raises KeyError for an answer the matrix lacks."""
-    matrix = matrix or load_matrix()
-    torch_version = answers["torch_version"]
-    row = release(torch_version, matrix)
-    torch = resolve_torch(torch_version, matrix)
-    the_release = model(matrix).releases[torch]
-    libraries = with_companions(
-        torch_version,
-        answers["torch_backend"],
-        answers.get("torch_libraries"),
-        matrix,
-        answers.get("python_version", ""),
-        answers.get("extra_backends") or [],
-    )
-    chosen = pins(torch_version, libraries, matrix)
-    extra_answers = answers.get("extra_backends") or []
-    backends = []
-    for answer in [answers["torch_backend"], *extra_answers]:
-        variant = resolve_backend(torch_version, answer, matrix)
-        the_plan = plan(the_release, variant, chosen, model().platforms, answers["package_manager"])
-        taken = [b.extra for b in backends]
-        extra = configs.extra_name(variant, taken) if extra_answers else ""
-        requirements = f"requirements-{extra}.txt" if backends else "requirements.txt"
-        backends.append(configs.Backend(answer, the_plan, extra, requirements))
-    first = backends[0]
+def build(answers: Mapping[str, Any], *, model: Model = MODEL) -> Build:
+    """The `Build` of a project's answers (`BUILD_ANSWERS`, `torch_libraries`,
+    `extra_backends`). Raises KeyError for an answer absent or not in the matrix."""
+    the_release = release(answers["torch_version"], model=model)
+    chosen = pins(answers["torch_version"], chosen_libraries(answers, model=model), model=model)
+    backends = _backends(answers, chosen, model)
     base = answers["pytorch_index_url"].strip().rstrip("/")
+    first = backends[0]
     libraries = [the_release.libraries[name] for name in chosen if name != "torch"]
     return Build(
-        torch=torch,
+        torch=the_release.torch,
         variant=first.variant,
         family=family_of(first.variant),
         pins=chosen,
@@ -719,19 +727,56 @@ def build(answers: dict, matrix: dict | None = None) -> Build:
         uv_sources=configs.uv_sources(backends),
         uv_conflicts=configs.uv_conflicts(backends),
         poetry_dependencies=configs.poetry_dependencies(backends),
-        pip_files={
-            ("main" if b is first else family_of(b.variant)): {
-                "name": b.requirements_file,
-                "variant": b.variant,
-                "lines": configs.pip_requirements(b.plan, chosen, base),
-            }
-            for b in backends
-        },
+        pip_files=_pip_files(backends, chosen, base),
         expected_builds=configs.expected_builds(backends),
-        constraints=tuple(row.get("constraints", [])),
-        accelerator_api=row.get("accelerator_api", True),
-        tools=matrix["tools"],
+        constraints=the_release.constraints,
+        accelerator_api=the_release.accelerator_api,
+        tools=model.tools,
     )
+
+
+def chosen_libraries(answers: Mapping[str, Any], *, model: Model = MODEL) -> list[str]:
+    """The libraries a project pins: its torch_libraries with their companions (see
+    `with_companions`)."""
+    return with_companions(
+        answers["torch_version"],
+        answers["torch_backend"],
+        answers.get("torch_libraries"),
+        answers.get("python_version", ""),
+        answers.get("extra_backends") or [],
+        model=model,
+    )
+
+
+def _backends(
+    answers: Mapping[str, Any], pins: dict[str, str], model: Model
+) -> list[configs.Backend]:
+    """The project's backends: torch_backend's, then each of extra_backends, each with its
+    plan for the manager, and its extra when the project has several."""
+    torch_version = answers["torch_version"]
+    the_release = release(torch_version, model=model)
+    extra_answers = list(answers.get("extra_backends") or [])
+    backends: list[configs.Backend] = []
+    for answer in [answers["torch_backend"], *extra_answers]:
+        variant = resolve_backend(torch_version, answer, model=model)
+        the_plan = plan(the_release, variant, pins, model.platforms, answers["package_manager"])
+        taken = [b.extra for b in backends]
+        extra = configs.extra_name(variant, taken) if extra_answers else ""
+        requirements = f"requirements-{extra}.txt" if backends else "requirements.txt"
+        backends.append(configs.Backend(answer, the_plan, extra, requirements))
+    return backends
+
+
+def _pip_files(
+    backends: list[configs.Backend], pins: dict[str, str], base: str
+) -> dict[str, PipFile]:
+    """pip's requirements files: "main" for the first backend, the family for the others."""
+    return {
+        ("main" if i == 0 else family_of(b.variant)): PipFile(
+            b.requirements_file, b.variant, configs.pip_requirements(b.plan, pins, base)
+        )
+        for i, b in enumerate(backends)
+    }
 
 
 BUILD_ANSWERS = (
@@ -743,33 +788,54 @@ BUILD_ANSWERS = (
 )
 
 
-class TorchMatrixExtension(Extension):
-    """Registers the functions above for copier.yml and the templates."""
+def buildable(context: Mapping[str, Any]) -> bool:
+    """Whether the answers in `context` make a `Build`: every one of `BUILD_ANSWERS` given,
+    the list answers lists, and no error under the matrix. While Copier still asks the
+    questions an answer may be missing or wrong: then there is no `build` yet."""
+    if not all(isinstance(context.get(key), str) for key in BUILD_ANSWERS):
+        return False
+    lists = [context.get(key) or [] for key in ("torch_libraries", "extra_backends")]
+    if not all(isinstance(value, list) for value in lists):
+        return False
+    return context["package_manager"] in MANAGERS and not answer_errors(context)
 
-    def __init__(self, environment):
+
+def jinja_globals() -> dict[str, object]:
+    """What copier.yml and the templates call by name: the model (as `matrix`), the answer
+    rules and choices above, the commands, and the answers' validators."""
+    return dict(
+        matrix=MODEL,
+        managers=MANAGERS,
+        conflict_marker=CONFLICT_MARKER,
+        variant_prefixes=VARIANT_PREFIXES,
+        torch_version_choices=torch_version_choices,
+        torch_backend_choices=torch_backend_choices,
+        python_version_choices=python_version_choices,
+        default_python=default_python,
+        library_choices=library_choices,
+        extra_backend_choices=extra_backend_choices,
+        other_backend=other_backend,
+        default_extra_backends=default_extra_backends,
+        extra_backends_error=extra_backends_error,
+        available_libraries=available_libraries,
+        git_config=git_config,
+        commands=commands,
+        container_steps=container_steps,
+        container_devices=CONTAINER_DEVICES,
+        minimum_driver=minimum_driver,
+        minimum_drivers=minimum_drivers,
+        machine_offer=machine_offer,
+        gpu_fixes=gpu_fixes,
+        **answer_rules.VALIDATORS,
+    )
+
+
+class TorchMatrixExtension(Extension):
+    """Registers `jinja_globals` and the escaping filters for copier.yml and the templates."""
+
+    def __init__(self, environment: Environment) -> None:
         super().__init__(environment)
-        environment.globals.update(
-            matrix=load_matrix(),
-            torch_version_choices=torch_version_choices,
-            torch_backend_choices=torch_backend_choices,
-            python_version_choices=python_version_choices,
-            default_python=default_python,
-            library_choices=library_choices,
-            extra_backend_choices=extra_backend_choices,
-            other_backend=other_backend,
-            default_extra_backends=default_extra_backends,
-            extra_backends_error=extra_backends_error,
-            available_libraries=available_libraries,
-            git_config=git_config,
-            commands=commands,
-            container_steps=container_steps,
-            container_devices=CONTAINER_DEVICES,
-            minimum_driver=minimum_driver,
-            minimum_drivers=minimum_drivers,
-            machine_offer=machine_offer,
-            gpu_fixes=gpu_fixes,
-            **answer_rules.VALIDATORS,
-        )
+        environment.globals.update(jinja_globals())
         environment.filters.update(
             to_yaml=_to_yaml,
             toml_inline=configs.toml_inline,
@@ -779,16 +845,17 @@ class TorchMatrixExtension(Extension):
 
 
 class BuildContext(ContextHook):
-    """Adds `build` (a `Build`) to the templates' context once the answers it needs are known;
-    while questions are still asked, an answer may be invalid: no `build` yet. First resolves
+    """Adds `build` (a `Build`) to the templates' context once the answers make one (see
+    `buildable`); an error in `build` itself surfaces with its cause. First resolves
     `torch_backend: auto` (`resolve_auto`)."""
 
-    def hook(self, context: dict) -> None:
+    def hook(self, context: dict[str, Any]) -> None:
         resolve_auto(context)
-        if all(key in context for key in BUILD_ANSWERS) and "build" not in context:
-            with contextlib.suppress(KeyError, TypeError):
-                context["build"] = build(context)
+        if "build" not in context and buildable(context):
+            context["build"] = build(context)
 
 
-def _to_yaml(value) -> str:
-    return yaml.safe_dump(value, default_flow_style=True, sort_keys=False, width=10**6).strip()
+def _to_yaml(value: object) -> str:
+    """`value` as one line of YAML flow style (what Copier's templated choices parse)."""
+    text: str = yaml.safe_dump(value, default_flow_style=True, sort_keys=False, width=10**6)
+    return text.strip()

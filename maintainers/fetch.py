@@ -40,7 +40,8 @@ BACKOFF_S = 0.5
 TRANSIENT_STATUS = frozenset({429, 500, 502, 503, 504})
 MAX_REDIRECTS = 5
 READERS = 8  # requests in flight at once (`in_parallel`)
-T, R = TypeVar("T"), TypeVar("R")
+T = TypeVar("T")
+R = TypeVar("R")
 
 
 class FetchError(Exception):

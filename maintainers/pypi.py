@@ -132,7 +132,9 @@ def versions(index_url: str, project: str) -> set[Version]:
         return set()
     listed = page.versions
     if listed is None:
-        listed = [p.version for p in page.packages if p.package_type in ("wheel", "sdist")]
+        listed = [
+            p.version for p in page.packages if p.version and p.package_type in ("wheel", "sdist")
+        ]
     return {Version(v) for v in listed if v and _is_version(v)}
 
 

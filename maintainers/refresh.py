@@ -63,16 +63,23 @@ import sys
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import yaml
 from packaging.requirements import Requirement
 from packaging.specifiers import SpecifierSet
 from packaging.utils import canonicalize_name
-from packaging.version import InvalidVersion, Version
+from packaging.version import Version
 from pypi_simple import IndexPage
 
-from extensions.index_model import LIBRARY_NAMES, family_of
-from extensions.torch_matrix import FACTS_PATH, FAMILIES, MATRIX_PATH, variant_key
+from extensions.index_model import (
+    FACTS_PATH,
+    FAMILIES,
+    LIBRARY_NAMES,
+    MATRIX_PATH,
+    Variant,
+    family_of,
+)
 from maintainers import fetch, pypi, yaml_text
 
 README_PATH = MATRIX_PATH.parent.parent / "README.md"
@@ -123,16 +130,7 @@ def with_new_facts(text: str, new: dict[str, dict]) -> str:
 
 def is_variant(name: str) -> bool:
     """`cpu`, `xpu`, `cu130`, `rocm7.14` (not `nightly`, `torch`, `cpu-cxx11-abi`)."""
-    if name in ("cpu", "xpu"):
-        return True
-    if name.startswith("cu"):
-        return name[2:].isdigit()
-    if name.startswith("rocm"):
-        try:
-            return Version(name[4:]).release is not None and name[4:][:1].isdigit()
-        except InvalidVersion:
-            return False
-    return False
+    return Variant.is_index_variant(name)
 
 
 @dataclass
@@ -153,7 +151,7 @@ def root_variants(index_url: str) -> list[str]:
     url = f"{index_url.rstrip('/')}/"
     page = IndexPage.from_html(fetch.get(url, {"Accept": "text/html"}).body)
     names = {name.strip("/") for name in page.projects}
-    variants = sorted((n for n in names if is_variant(n)), key=variant_key)
+    variants = sorted((n for n in names if is_variant(n)), key=Variant.parse)
     if "cpu" not in variants:
         raise RefreshError(
             f"{url} lists no `cpu/` variant: is {index_url} a PyTorch wheel index "
@@ -166,7 +164,7 @@ def read_index(index_url: str, variants: list[str] | None, needed: set[str]) -> 
     """The torch and library wheels of each variant. A variant's torch page must list wheels;
     a library page may be absent (403/404: no build of it there)."""
     listed = root_variants(index_url) if variants is None else variants
-    lost = sorted(needed - set(listed), key=variant_key)
+    lost = sorted(needed - set(listed), key=Variant.parse)
     if lost:
         raise RefreshError(
             f"the index root no longer lists {', '.join(lost)}, which the matrix offers: "
@@ -176,7 +174,7 @@ def read_index(index_url: str, variants: list[str] | None, needed: set[str]) -> 
     pairs = [(variant, package) for variant in listed for package in PACKAGES]
     pages = fetch.in_parallel(lambda pair: variant_page(index_url, *pair), pairs)
     for (variant, package), files in zip(pairs, pages, strict=True):
-        if package == "torch":
+        if package == "torch" and files is not None:
             view.torch_wheels[variant] = files
         if files is not None:
             view.served.setdefault(variant, {})[package] = served_by(files)
@@ -373,7 +371,7 @@ def build_row(torch: str, facts: pypi.TorchRelease, view: IndexView, old: dict) 
         v for v in view.variants if view.platforms(v, "torch", version) and not not_offered(old, v)
     ]
     row: dict = {"status": old.get("status", "confirmed"), "python": list(facts.wheels.pythons)}
-    row["variants"] = sorted(variants, key=variant_key)
+    row["variants"] = sorted(variants, key=Variant.parse)
     return row
 
 
@@ -447,7 +445,7 @@ def check_recommendation(matrix: dict) -> None:
                 for v in r["variants"]
                 if family_of(v) == family
             },
-            key=variant_key,
+            key=Variant.parse,
         )
         own = [v for v in row["variants"] if family_of(v) == family]
         offered = own or everywhere
@@ -497,7 +495,9 @@ def new_release_facts(
         chosen = next(
             r for r in pypi_view.libraries[name] if str(r.version) == row[name]["version"]
         )
-        entry = {"python": list(chosen.wheels.pythons) or list(release.wheels.pythons)}
+        entry: dict[str, object] = {
+            "python": list(chosen.wheels.pythons) or list(release.wheels.pythons)
+        }
         if chosen.requires_python is not None and str(chosen.requires_python):
             entry = {"requires_python": str(chosen.requires_python), **entry}
         libraries[name] = entry
@@ -785,7 +785,8 @@ def read_sources(index_url: str, pypi_url: str, matrix: dict, variants) -> Sourc
         f"the PyTorch index ({index_url})": lambda: read_index(index_url, variants, offered),
         f"PyPI ({pypi_url})": lambda: read_pypi(pypi_url, oldest),
     }
-    views, unread = [], []
+    views: list[Any] = []
+    unread: list[str] = []
     for name, outcome in zip(readers, fetch.in_parallel(_attempt, readers.values()), strict=True):
         views.append(None if isinstance(outcome, pypi.PyPIError) else outcome)
         unread += [f"{name}: {outcome}"] if isinstance(outcome, pypi.PyPIError) else []
@@ -847,6 +848,8 @@ def full_outcome(
     files: Files, sources: Sources, index_url: str, pypi_url: str, recommend: dict, check: bool
 ) -> Outcome:
     """Both sources read: the refreshed files, written unless `check`."""
+    if sources.pypi is None or sources.index is None:
+        raise ValueError("full_outcome needs both sources")
     new = refreshed_matrix(files.matrix, sources.pypi, sources.index, recommend)
     rows = {torch: new["releases"][torch] for torch in sources.pypi.releases}
     lines = summary(files.matrix, new) + facts_drift(files.facts, sources.pypi)
@@ -885,19 +888,21 @@ def rewritten(files: Files, new: dict, added: dict[str, dict]) -> dict[Path, str
 
 def partial_outcome(files: Files, sources: Sources) -> Outcome:
     """One source read: the drift it proves, and what only the other could tell."""
-    if sources.index is None:
+    if sources.index is None and sources.pypi is not None:
         lines = pypi_only_drift(files.matrix, files.facts, sources.pypi)
         unchecked = [
             "which variants serve each torch and library release",
             "the index-only dependencies",
         ]
-    else:
+    elif sources.index is not None and sources.pypi is None:
         lines = index_only_drift(files.matrix, sources.index)
         unchecked = [
             "new torch and library releases' Pythons and pairings",
             "PyPI's builds",
             "the index-only dependencies",
         ]
+    else:
+        raise ValueError("partial_outcome needs exactly one source")
     return Outcome(lines, bool(lines), sources.unread, unchecked)
 
 
@@ -913,7 +918,7 @@ def parse_recommend(items: list[str]) -> dict[str, str]:
             )
         if key not in RECOMMENDABLE:
             raise RefreshError(f"cannot recommend {key!r}: use one of {', '.join(RECOMMENDABLE)}")
-        if key in FAMILIES and family_of(value) != key:
+        if key in FAMILIES and not (Variant.is_index_variant(value) and family_of(value) == key):
             raise RefreshError(f"{value!r} is not a {key} variant (e.g. --recommend {key}=...)")
         result[key] = value
     return result

@@ -132,6 +132,7 @@ class PyPIContent:
         entries = []
         for filename, (release, _) in self.files(project).items():
             data = self.wheel(filename)
+            assert data is not None, filename  # listed, so served
             entry = {
                 "filename": filename,
                 "url": f"/files/{filename}",
@@ -311,8 +312,8 @@ def recorded_pypi(facts: dict) -> list[Release]:
     for name, versions in facts["libraries"].items():
         for version, library in versions.items():
             torch = library["torch"]
-            requires = () if torch == "none declared" else (f"torch{torch}",)
+            on_torch = () if torch == "none declared" else (f"torch{torch}",)
             releases.append(
-                Release(name, version, _tags(library), requires, library["requires_python"])
+                Release(name, version, _tags(library), on_torch, library["requires_python"])
             )
     return releases

@@ -30,7 +30,7 @@ import threading
 import urllib.error
 import urllib.request
 import zipfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -40,8 +40,7 @@ from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name, parse_wheel_filename
 from packaging.version import Version
 
-from extensions.index_model import Model, Release, family_of
-from extensions.torch_matrix import model as template_model
+from extensions.index_model import MODEL, Model, Release, family_of
 from tests.pypi_stand_in import _byte_range
 
 PYTORCH_INDEX = "pytorch-index"  # the Summary of the stand-in PyTorch index's stubs
@@ -146,7 +145,7 @@ def release_stubs(release: Release, model: Model) -> dict[tuple[str, str], list[
                 for dependency, dependency_version in TORCH_PYPI_REQUIRES.items():
                     copy = Stub(dependency, dependency_version, "3", "any")
                     pages.setdefault((variant, dependency), []).append(copy)
-            elif library.requires_torch:
+            elif library is not None and library.requires_torch:
                 requires = [f"torch{library.requires_torch}"]
             for platform in release.platforms_of(variant, name):
                 label = release.label(variant, platform)
@@ -180,7 +179,7 @@ def release_stubs(release: Release, model: Model) -> dict[tuple[str, str], list[
 class IndexContent:
     """Files per (variant, package): stub wheels derived from a model, plus real ones."""
 
-    model: Model = field(default_factory=template_model)
+    model: Model = MODEL
     real_wheels: dict[str, list[Path]] = field(default_factory=dict)  # variant -> files
     faults: dict[str, tuple[int, str]] = field(default_factory=dict)  # path -> (status, body)
     # Each wheel request: (variant/filename, its Range header, the status answered).
@@ -234,7 +233,9 @@ class IndexContent:
     def sha256(self, variant: str, filename: str) -> str:
         key = (variant, filename)
         if key not in self._hashes:
-            self._hashes[key] = hashlib.sha256(self.wheel(variant, filename)).hexdigest()
+            wheel = self.wheel(variant, filename)
+            assert wheel is not None, key
+            self._hashes[key] = hashlib.sha256(wheel).hexdigest()
         return self._hashes[key]
 
     def upstream(self, package: str) -> tuple[int, bytes] | None:
@@ -244,7 +245,7 @@ class IndexContent:
 
 def real_cpu_index_content(destination: Path) -> IndexContent:
     """A CPU index holding the real torch 2.13.0 wheel and its dependencies."""
-    empty = Model(releases={}, platforms=template_model().platforms)
+    empty = replace(MODEL, releases={})
     return IndexContent(model=empty, real_wheels={"cpu": download_real_cpu_torch(destination)})
 
 
@@ -252,7 +253,7 @@ def download_real_cpu_torch(destination: Path) -> list[Path]:
     """The real torch 2.13.0 CPU wheel for Python 3.11 and its dependencies, as the real CPU
     index serves them. A user's pip gets it from the PyTorch CPU index; these machines hold
     the +cpu build locally, and the machine's pip configuration finds it."""
-    pip = [Path(sys.base_prefix) / "bin" / "python3.11", "-m", "pip"]
+    pip = [str(Path(sys.base_prefix) / "bin" / "python3.11"), "-m", "pip"]
     command = [*pip, "download", "--only-binary=:all:", "torch==2.13.0", "-d", str(destination)]
     result = subprocess.run(command, capture_output=True, text=True)
     if result.returncode or not list(destination.glob("torch-2.13.0+cpu-*.whl")):

@@ -9,12 +9,13 @@ from pathlib import Path
 import pytest
 import yaml
 from copier import run_copy
+from packaging.version import Version
 
 from extensions import machine
+from extensions.index_model import MODEL
 from extensions.torch_matrix import (
     detect_backend,
     gpu_fixes,
-    load_matrix,
     machine_offer,
     minimum_driver,
     oldest_gpu,
@@ -23,7 +24,6 @@ from extensions.torch_matrix import (
 from tests.test_update import GIT_ENV, Project, TemplateRepo
 from tests.tools import TEMPLATE
 
-MATRIX = load_matrix()
 CUDA_13_DRIVER = minimum_driver("cu130")  # NVIDIA's minimum for any CUDA 13 build (580)
 
 
@@ -72,7 +72,7 @@ def test_no_gpu_takes_the_cpu_build():
 
 def test_the_offer_lists_the_torch_cuda_builds_oldest_first_with_their_drivers():
     offer = machine_offer("2.13.0")
-    cuda = [v for v in MATRIX["releases"]["2.13.0"]["variants"] if v.startswith("cu")]
+    cuda = [v for v in MODEL.releases["2.13.0"].variants if v.startswith("cu")]
     assert list(offer.cuda_drivers) == cuda
     assert offer.cuda_drivers == {v: minimum_driver(v) for v in cuda}
     assert machine_offer("2.6.0").recommended_cuda == "cu126"  # its newest: no cu130
@@ -162,10 +162,10 @@ def test_auto_without_a_gpu_records_the_cpu_build(tmp_path, monkeypatch, capsys)
 
 
 def test_cuda_13_builds_start_at_turing_and_cuda_12_builds_of_torch_at_maxwell():
-    assert oldest_gpu("cu130") == oldest_gpu("cu132") == "7.5"
-    assert oldest_gpu("cu126") == "5.0" and oldest_gpu("cu118") == "3.7"
-    assert oldest_gpu("cu129") == oldest_gpu("cu128") == "7.5"  # PyTorch's own arch lists
-    assert oldest_gpu("rocm7.2") == oldest_gpu("cpu") == ""
+    assert oldest_gpu("cu130") == oldest_gpu("cu132") == Version("7.5")
+    assert oldest_gpu("cu126") == Version("5.0") and oldest_gpu("cu118") == Version("3.7")
+    assert oldest_gpu("cu129") == oldest_gpu("cu128") == Version("7.5")  # PyTorch's arch lists
+    assert oldest_gpu("rocm7.2") is None and oldest_gpu("cpu") is None
 
 
 def test_a_pascal_gpu_is_fixed_by_the_newest_build_that_runs_it():

@@ -8,12 +8,11 @@ import os
 import pytest
 import yaml
 
+from extensions.index_model import FAMILIES, MANAGERS
 from tests.tools import adapt_poetry_to_simple_api, readme_commands, render, sh, tool_env
 
 pytestmark = pytest.mark.e2e
 
-MANAGERS = ["uv", "poetry", "pip"]
-FAMILIES = ["cpu", "cuda", "rocm", "xpu"]
 # Steps GitHub's runner needs and this machine has already: the manager itself.
 PROVIDED_BY_THE_RUNNER = ("pipx install poetry",)
 

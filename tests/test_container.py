@@ -10,7 +10,7 @@ from pathlib import Path, PurePosixPath
 import pytest
 from dockerfile_parse import DockerfileParser
 
-from extensions.torch_matrix import load_matrix
+from extensions.index_model import FAMILIES, MANAGERS, MODEL
 from tests import docker_build
 from tests.tools import (
     BIN,
@@ -21,8 +21,6 @@ from tests.tools import (
     sh,
 )
 
-MANAGERS = ["uv", "poetry", "pip"]
-FAMILIES = ["cpu", "cuda", "rocm", "xpu"]
 TORCH = "2.13.0"  # has a build of every family
 LOCK_FILES = {"uv": "uv.lock", "poetry": "poetry.lock", "pip": "requirements.txt"}
 
@@ -75,7 +73,7 @@ def test_the_image_is_the_projects_python_and_installs_from_its_lock(tmp_path, m
 
 
 def test_the_image_installs_the_managers_this_template_tests():
-    tools = load_matrix()["tools"]
+    tools = MODEL.tools
     assert tools["uv"] == importlib.metadata.version("uv")
     assert tools["poetry"] == importlib.metadata.version("poetry")
 
@@ -108,7 +106,7 @@ def test_without_a_dockerfile_the_readme_has_no_container_section(tmp_path):
 
 
 # torch_backend -> the build the image must hold (Linux x86_64)
-LABELS = {"cuda": load_matrix()["recommended"]["cuda"], "rocm": "rocm7.2", "cpu": "cpu"}
+LABELS = {"cuda": MODEL.recommended.variants["cuda"], "rocm": "rocm7.2", "cpu": "cpu"}
 
 
 @pytest.mark.tools

@@ -8,6 +8,7 @@ import subprocess
 
 import pytest
 
+from extensions.index_model import MANAGERS
 from tests.tools import (
     install_as_readme_says,
     installed_version,
@@ -21,7 +22,7 @@ from tests.tools import (
 pytestmark = pytest.mark.e2e
 
 
-@pytest.mark.parametrize("manager", ["uv", "poetry", "pip"])
+@pytest.mark.parametrize("manager", MANAGERS)
 def test_a_cpu_project_works_with_real_torch(tmp_path, real_cpu_index, manager):
     project = render_real_cpu_project(tmp_path / "demo", manager, real_cpu_index.url)
     python = install_as_readme_says(project, manager)

@@ -9,12 +9,20 @@ from packaging.markers import Marker
 from packaging.utils import parse_wheel_filename
 
 from extensions import configs
-from extensions.index_model import CPU, PYPI, family_of, plan
-from extensions.torch_matrix import build, load_facts, model, requires_python
+from extensions.index_model import (
+    CPU,
+    MANAGERS,
+    MODEL,
+    PYPI,
+    Variant,
+    family_of,
+    load_facts,
+    ordered,
+    plan,
+)
+from extensions.torch_matrix import build, requires_python
 
-MODEL = model()
 PLATFORMS = MODEL.platforms
-MANAGERS = ["uv", "poetry", "pip"]
 LIBRARY_SETS = [(), ("torchvision",), ("torchvision", "torchaudio")]
 
 
@@ -209,3 +217,33 @@ def test_the_stand_in_index_serves_what_the_model_says(stand_in_index, torch, va
 def page_wheels(url: str) -> list[str]:
     with urllib.request.urlopen(url) as response:
         return re.findall(r">([^<>]+\.whl)<", response.read().decode())
+
+
+def test_one_variant_type_parses_and_orders_every_variant_name():
+    names = ["xpu", "rocm7.14", "cu132", "cpu", "rocm6.2.4", "cu118", "rocm7.2", "cu126", "cuda"]
+    assert [str(v) for v in sorted(map(Variant.parse, names))] == [
+        "cpu",
+        "cuda",  # a family named alone comes before its variants
+        "cu118",
+        "cu126",
+        "cu132",
+        "rocm6.2.4",
+        "rocm7.2",
+        "rocm7.14",  # by version, not as text
+        "xpu",
+    ]
+    assert Variant.parse("cu130").family == "cuda" and Variant.parse("rocm7.2").family == "rocm"
+    assert Variant.parse("cpu").is_family and not Variant.parse("rocm6.2.4").is_family
+    for name in ("nightly", "cpu-cxx11-abi", "cu", "cu12.1", "rocm7.x", "torch", ""):
+        assert not Variant.is_name(name), name
+        with pytest.raises(ValueError, match="is not a PyTorch index variant"):
+            Variant.parse(name)
+    assert Variant.is_index_variant("rocm7.14") and not Variant.is_index_variant("cuda")
+
+
+def test_every_variant_of_the_matrix_is_a_variant_of_a_known_family():
+    for release in MODEL.releases.values():
+        for name in release.variants:
+            variant = Variant.parse(name)
+            assert Variant.is_index_variant(name) and variant.family in release.families
+        assert list(release.variants) == ordered(release.variants), release.torch

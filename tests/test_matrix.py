@@ -10,15 +10,29 @@ from packaging.version import Version
 
 from extensions import migrate
 from extensions import torch_matrix as tm
+from extensions.index_model import (
+    FAMILIES,
+    MODEL,
+    Model,
+    family_of,
+    load_facts,
+    load_matrix,
+    load_model,
+)
 
-MATRIX = tm.load_matrix()
+MATRIX = load_matrix()  # the file's data, as the refresh writes it
 RECORDED = Path(__file__).with_name("data") / "pypi_facts.yml"
 
 
-def with_recommended(**changes) -> dict:
+def model_of(matrix: dict) -> Model:
+    """The model of a changed copy of the matrix, with the template's index facts."""
+    return load_model(matrix, load_facts())
+
+
+def with_recommended(**changes) -> Model:
     matrix = copy.deepcopy(MATRIX)
     matrix["recommended"].update(changes)
-    return matrix
+    return model_of(matrix)
 
 
 def test_the_matrix_covers_torch_2_6_to_2_15_with_a_status_per_row():
@@ -63,9 +77,9 @@ def test_torchcodec_follows_its_readme_table():
 
 
 def test_the_recommended_release_offers_every_family_or_says_why_and_where():
-    torch = MATRIX["recommended"]["torch"]
+    torch = MODEL.recommended.torch
     assert torch == tm.torch_versions()[0]
-    for family in tm.FAMILIES:
+    for family in FAMILIES:
         error = tm.backend_error("recommended", family)
         if error:
             assert "not offered: no torch 2.15.0+" in error
@@ -73,17 +87,17 @@ def test_the_recommended_release_offers_every_family_or_says_why_and_where():
 
 
 def test_recommended_follows_the_matrix():
-    assert tm.resolve_torch("recommended") == MATRIX["recommended"]["torch"]
-    assert tm.resolve_torch("recommended", with_recommended(torch="2.12.1")) == "2.12.1"
+    assert tm.resolve_torch("recommended") == MODEL.recommended.torch
+    assert tm.resolve_torch("recommended", model=with_recommended(torch="2.12.1")) == "2.12.1"
     assert tm.resolve_torch("2.9.1") == "2.9.1"
 
 
 @pytest.mark.parametrize(
     ("torch", "backend", "variant"),
     [
-        ("2.13.0", "cuda", MATRIX["recommended"]["cuda"]),
+        ("2.13.0", "cuda", MODEL.recommended.variants["cuda"]),
         ("2.13.0", "cu126", "cu126"),
-        ("2.13.0", "rocm", MATRIX["recommended"]["rocm"]),
+        ("2.13.0", "rocm", MODEL.recommended.variants["rocm"]),
         ("2.10.0", "rocm", "rocm7.1"),  # newest of the family when the recommended one is absent
         ("2.6.0", "cuda", "cu126"),
         ("2.13.0", "cpu", "cpu"),
@@ -115,10 +129,10 @@ def test_only_backends_the_torch_has_are_offered():
 
 
 def test_python_defaults_to_the_recommended_one_where_supported():
-    assert tm.default_python("2.13.0") == MATRIX["recommended"]["python"]
-    assert tm.default_python("2.13.0", with_recommended(python="3.9")) == "3.14"
+    assert tm.default_python("2.13.0") == MODEL.recommended.python
+    assert tm.default_python("2.13.0", model=with_recommended(python="3.9")) == "3.14"
     assert tm.python_error("2.13.0", "3.9").startswith(
-        f"Use `-d python_version={MATRIX['recommended']['python']}`: torch 2.13.0 supports Python"
+        f"Use `-d python_version={MODEL.recommended.python}`: torch 2.13.0 supports Python"
     )
 
 
@@ -132,7 +146,7 @@ def test_a_library_without_a_build_for_the_variant_is_listed_disabled_with_why()
     assert tm.library_error("torchcodec", "2.13.0", "rocm") == (
         "Leave torchcodec out: torchcodec 0.16.0 has no rocm7.2 build for torch 2.13.0"
     )
-    assert tm.library_error("torchvision", "2.15.0", "cpu", None, "3.15") == (
+    assert tm.library_error("torchvision", "2.15.0", "cpu", "3.15") == (
         "Leave torchvision out: torchvision 0.29.1 has no wheel for Python 3.15 "
         "(it has 3.10, 3.11, 3.12, 3.13, 3.14)"
     )
@@ -174,18 +188,18 @@ def test_release_constraints_reach_the_build():
         "python_version": "3.11",
         "pytorch_index_url": "https://download.pytorch.org/whl",
     }
-    build = tm.build(answers, matrix)
+    build = tm.build(answers, model=model_of(matrix))
     assert build.constraints == ("numpy<2",)
     assert build.accelerator_api is False
     assert tm.build({**answers, "torch_version": "2.13.0"}).accelerator_api is True
 
 
 def test_each_manager_has_its_install_and_reinstall_commands():
-    assert tm.commands("uv", "3.12")["install"] == ["uv sync"]
-    assert tm.commands("poetry", "3.12")["install"][0] == "poetry env use python3.12"
+    assert tm.commands("uv", "3.12").install == ("uv sync",)
+    assert tm.commands("poetry", "3.12").install[0] == "poetry env use python3.12"
     pip = tm.commands("pip", "3.12")
-    assert "pip install -r requirements.txt" in pip["install"]
-    assert pip["install"][0] == "python3.12 -m venv .venv"
+    assert "pip install -r requirements.txt" in pip.install
+    assert pip.install[0] == "python3.12 -m venv .venv"
 
 
 def test_recorded_answers_are_checked_against_the_matrix():
@@ -200,10 +214,8 @@ def test_recorded_answers_are_checked_against_the_matrix():
     ]
 
 
-def with_matrix_change(recommend: dict) -> dict:
-    matrix = copy.deepcopy(MATRIX)
-    matrix["recommended"].update(recommend)
-    return matrix
+def with_matrix_change(recommend: dict) -> Model:
+    return with_recommended(**recommend)
 
 
 @pytest.mark.parametrize(
@@ -224,27 +236,27 @@ def with_matrix_change(recommend: dict) -> dict:
         (
             {"torch_version": "2.5.1", "python_version": "3.9"},
             {},
-            {"torch_version": "2.15.0", "python_version": MATRIX["recommended"]["python"]},
+            {"torch_version": "2.15.0", "python_version": MODEL.recommended.python},
         ),
-        ({"python_version": "3.9"}, {}, {"python_version": MATRIX["recommended"]["python"]}),
+        ({"python_version": "3.9"}, {}, {"python_version": MODEL.recommended.python}),
     ],
 )
 def test_the_way_out_changes_only_the_answers_that_are_wrong(answers, recommend, way_out):
     from extensions.migrate import way_out as compute
 
     given = {"torch_version": "recommended", "python_version": "3.12", **answers}
-    matrix = with_matrix_change(recommend)
-    assert tm.answer_errors(given, matrix)
-    assert compute(given, matrix) == way_out
-    assert tm.answer_errors({**given, **way_out}, matrix) == []
+    model = with_matrix_change(recommend)
+    assert tm.answer_errors(given, model=model)
+    assert compute(given, model=model) == way_out
+    assert tm.answer_errors({**given, **way_out}, model=model) == []
 
 
 def test_every_cuda_variant_has_a_minimum_driver():
     for row in MATRIX["releases"].values():
         for variant in row["variants"]:
             driver = tm.minimum_driver(variant)
-            assert bool(driver) == (tm.family_of(variant) == "cuda"), variant
-    assert tm.minimum_driver("cu130") == MATRIX["drivers"]["linux"]["cuda13"] == "580.65.06"
+            assert bool(driver) == (family_of(variant) == "cuda"), variant
+    assert tm.minimum_driver("cu130") == MODEL.drivers["cuda13"] == "580.65.06"
 
 
 def test_the_way_out_drops_the_extra_backends_the_new_torch_lacks():
@@ -256,8 +268,8 @@ def test_the_way_out_drops_the_extra_backends_the_new_torch_lacks():
         "extra_backends": ["cpu", "cu128"],  # cu128 ends with torch 2.11
         "python_version": "3.11",
     }
-    newest = tm.torch_versions(matrix)[0]
-    assert migrate.way_out(answers, matrix) == {
+    newest = tm.torch_versions(model=model_of(matrix))[0]
+    assert migrate.way_out(answers, model=model_of(matrix)) == {
         "torch_version": newest,
         "extra_backends": ["cpu"],
     }
@@ -293,3 +305,31 @@ def test_torchcodec_joins_torchaudio_only_where_every_backend_has_it():
     without_rocm = tm.build({**answers, "extra_backends": ["cpu"]})
     assert "torchcodec" in without_rocm.pins
     assert [b.extra for b in without_rocm.backends] == ["cuda", "cpu"]
+
+
+ANSWERS = {
+    "package_manager": "uv",
+    "torch_version": "recommended",
+    "torch_backend": "cuda",
+    "python_version": "3.12",
+    "pytorch_index_url": "https://download.pytorch.org/whl",
+}
+
+
+def test_the_context_hook_adds_the_build_once_the_answers_make_one():
+    context = dict(ANSWERS)
+    tm.BuildContext.hook(None, context)
+    assert context["build"] == tm.build(ANSWERS)
+    for wrong in ({"torch_backend": "cu118"}, {"python_version": "3.9"}, {"extra_backends": "cpu"}):
+        context = {**ANSWERS, **wrong}  # still being asked: no build yet, no error
+        tm.BuildContext.hook(None, context)
+        assert "build" not in context
+
+
+def test_an_error_in_the_build_surfaces_with_its_cause(monkeypatch):
+    def broken(answers, *, model=None):
+        raise KeyError("a bug in build()")
+
+    monkeypatch.setattr(tm, "build", broken)
+    with pytest.raises(KeyError, match="a bug in build"):
+        tm.BuildContext.hook(None, dict(ANSWERS))

@@ -36,7 +36,7 @@ def test_pypi_holds_torch_2_15_0_for_python_3_11_to_3_15_with_cuda_13_2_on_linux
 def test_every_row_of_the_matrix_is_what_pypi_says_today():
     """Each row's Pythons are PyPI's CPython wheel tags, each pinned library admits the torch
     by its Requires-Dist (or declares none), and its newest patch is the matrix's."""
-    from extensions.torch_matrix import load_matrix
+    from extensions.index_model import load_matrix
 
     index = pypi.default_index_url()
     matrix = load_matrix()

@@ -21,8 +21,7 @@ import yaml
 from packaging.requirements import Requirement
 from packaging.version import Version
 
-from extensions.index_model import load_model
-from extensions.torch_matrix import FACTS_PATH, MATRIX_PATH, load_facts, load_matrix
+from extensions.index_model import FACTS_PATH, MATRIX_PATH, load_facts, load_matrix, load_model
 from maintainers import refresh
 from tests.faulty_server import FaultyServer
 from tests.pypi_stand_in import PyPIContent, Release, StandInPyPI, recorded_pypi

@@ -9,12 +9,11 @@ import pytest
 import yaml
 
 from extensions.configs import extra_name
-from extensions.torch_matrix import build, load_matrix
+from extensions.index_model import CONFLICT_MARKER, MANAGERS, MODEL
+from extensions.torch_matrix import build
 from tests.tools import BIN, TEMPLATE, load_toml, tool_env
 
-MANAGERS = ["uv", "poetry", "pip"]
-FAMILIES = ["cpu", "cuda", "rocm", "xpu"]
-RECOMMENDED = load_matrix()["recommended"]
+RECOMMENDED = MODEL.recommended
 COMMON_FILES = {
     ".copier-answers.yml",
     ".dockerignore",
@@ -42,8 +41,8 @@ EXTRA_FILES = {"uv": set(), "poetry": set(), "pip": {"requirements-cpu.txt"}}
 # (torch_backend answer, torch_version) -> the index variant it must mean
 CASES = {
     ("cpu", "2.13.0"): "cpu",
-    ("cuda", "2.13.0"): RECOMMENDED["cuda"],
-    ("rocm", "2.13.0"): RECOMMENDED["rocm"],
+    ("cuda", "2.13.0"): RECOMMENDED.variants["cuda"],
+    ("rocm", "2.13.0"): RECOMMENDED.variants["rocm"],
     ("xpu", "2.13.0"): "xpu",
     ("cu126", "2.13.0"): "cu126",
     ("rocm7.1", "2.13.0"): "rocm7.1",
@@ -95,8 +94,8 @@ def test_each_manager_and_backend_renders_a_complete_configured_project(
                 load_toml(path)
 
     pyproject = load_toml(project / "pyproject.toml")
-    row = load_matrix()["releases"][torch]
-    pins = [f"torch=={torch}", f"torchvision=={row['torchvision']['version']}"]
+    torchvision = MODEL.releases[torch].libraries["torchvision"]
+    pins = [f"torch=={torch}", f"torchvision=={torchvision.version}"]
     recorded = yaml.safe_load((project / ".copier-answers.yml").read_text())
     expected = build(recorded)
     index_only = [str(r) for r in expected.plan.requirements()]
@@ -143,8 +142,8 @@ def check_manager_configuration(manager, project, pyproject, variant):
         assert "uv" not in tool
     else:
         for file in expected.pip_files.values():
-            lines = (project / file["name"]).read_text().splitlines()
-            assert [line for line in lines if not line.startswith("#")] == file["lines"]
+            lines = (project / file.name).read_text().splitlines()
+            assert [line for line in lines if not line.startswith("#")] == file.lines
         lines = (project / "requirements.txt").read_text().splitlines()
         options = [line for line in lines if line.startswith("--")]
         assert options[0] == f"--index-url https://download.pytorch.org/whl/{variant}"
@@ -174,10 +173,10 @@ def test_the_defaults_follow_the_recommendation(copie):
     assert result.exception is None, result.exception
     assert result.answers["torch_version"] == "recommended"
     assert result.answers["torch_backend"] == "cpu"
-    assert result.answers["python_version"] == RECOMMENDED["python"]
+    assert result.answers["python_version"] == RECOMMENDED.python
     assert result.answers["dockerfile"] is True
     pyproject = load_toml(result.project_dir / "pyproject.toml")
-    assert f"torch=={RECOMMENDED['torch']}" in pyproject["project"]["dependencies"]
+    assert f"torch=={RECOMMENDED.torch}" in pyproject["project"]["dependencies"]
     assert pyproject["tool"]["uv"]["index"][0]["url"].endswith("/whl/cpu")
 
 
@@ -193,7 +192,7 @@ def test_a_cpu_pip_project_pins_the_cpu_label_except_on_macos(copie):
 def test_an_accelerator_pip_project_pins_the_label_and_falls_back_to_the_cpu_index(copie):
     result = copie.copy(extra_answers=answers("pip", "cuda"))
     requirements = (result.project_dir / "requirements.txt").read_text()
-    variant = RECOMMENDED["cuda"]
+    variant = RECOMMENDED.variants["cuda"]
     assert (
         f"torch==2.13.0+{variant} ; sys_platform == 'linux' or sys_platform == 'win32'"
         in requirements
@@ -248,7 +247,9 @@ def test_a_mirror_url_replaces_the_pytorch_index_everywhere(copie):
     result = copie.copy(extra_answers=answers("pip", "cuda", pytorch_index_url=mirror))
     text = "".join(p.read_text() for p in result.project_dir.rglob("*") if p.is_file())
     assert "download.pytorch.org" not in text
-    assert f"--index-url https://mirror.example.com/pytorch/whl/{RECOMMENDED['cuda']}" in text
+    assert (
+        f"--index-url https://mirror.example.com/pytorch/whl/{RECOMMENDED.variants['cuda']}" in text
+    )
 
 
 @pytest.mark.parametrize("license_id", ["MIT", "Apache-2.0", "BSD-3-Clause", "Proprietary"])
@@ -280,9 +281,7 @@ def test_the_readme_create_command_renders_the_default_project(tmp_path):
     assert answers["torch_version"] == "recommended"
 
 
-@pytest.mark.parametrize(
-    "torch", [v for v, r in load_matrix()["releases"].items() if "3.9" in r["python"]]
-)
+@pytest.mark.parametrize("torch", [v for v, r in MODEL.releases.items() if "3.9" in r.python])
 def test_a_python_3_9_project_evaluates_no_newer_syntax_at_run_time(copie, torch):
     """torch 2.6-2.8 offer Python 3.9: `X | None` must stay an unevaluated annotation there."""
     result = copie.copy(extra_answers=answers("uv", "cuda", torch, python_version="3.9"))
@@ -332,7 +331,7 @@ def test_a_project_checks_itself(copie, manager, backend):
     assert "check-merge-conflict" in [h["id"] for repo in hooks["repos"] for h in repo["hooks"]]
     steps = yaml.safe_load((project / ".github/workflows/ci.yml").read_text())["jobs"]["test"]
     runs = [step.get("run", "") for step in steps["steps"]]
-    assert any("git grep" in run and "<{7}" in run for run in runs)
+    assert any("git grep" in run and CONFLICT_MARKER in run for run in runs)
     lock_check = {"uv": "uv sync --locked", "poetry": "poetry check --lock", "pip": None}[manager]
     if lock_check:  # CI installs from the lock and fails when it is stale
         assert any(run.startswith(lock_check) for run in runs)
@@ -354,7 +353,7 @@ def test_a_project_checks_itself(copie, manager, backend):
 def test_the_doctor_knows_the_minimum_driver_of_its_cuda_build(copie, backend, torch):
     result = copie.copy(extra_answers=answers("uv", backend, torch))
     doctor = (result.project_dir / "src/demo/doctor.py").read_text()
-    drivers = load_matrix()["drivers"]["linux"]
+    drivers = MODEL.drivers
     expected = {
         "cu118": f'{{"cu118": "{drivers["cuda11"]}"}}',
         "cu126": f'{{"cu126": "{drivers["cuda12"]}"}}',

@@ -13,8 +13,8 @@ import yaml
 from packaging.markers import Marker
 from packaging.utils import canonicalize_name
 
-from extensions.index_model import PYPI, load_model
-from extensions.torch_matrix import build, load_matrix, model
+from extensions.index_model import FAMILIES, MANAGERS, MODEL, PYPI, load_matrix, load_model
+from extensions.torch_matrix import build
 from tests.pytorch_index import (
     HOSTILE,
     PYTORCH_INDEX,
@@ -39,8 +39,6 @@ from tests.tools import (
 
 pytestmark = pytest.mark.tools
 
-MANAGERS = ["uv", "poetry", "pip"]
-FAMILIES = ["cpu", "cuda", "rocm", "xpu"]
 PYTHON = "3.11"
 
 
@@ -121,7 +119,7 @@ def expected_installs(the_build, backend, platform) -> dict[str, str]:
     source = backend.plan.sources[platform]
     label = f"+{source.label}" if source.label else ""
     expected = {name: version + label for name, version in the_build.pins.items()}
-    environment = {**model().platforms.by_name[platform].environment(PYTHON), "extra": ""}
+    environment = {**MODEL.platforms.by_name[platform].environment(PYTHON), "extra": ""}
     if source.index == backend.variant:
         expected |= {
             canonicalize_name(r.name): pinned_version(r)
@@ -147,7 +145,7 @@ def check_the_lock(project, manager, the_build, index_url, hostile_url):
                 manager == "poetry" and package["source"] == hostile_url
             ), package
     for backend in the_build.backends:
-        for platform in model().platforms.by_name.values():
+        for platform in MODEL.platforms.by_name.values():
             if manager == "uv":
                 installs = uv_dry_run(project, backend, platform, the_build, hostile_url)
             else:
@@ -168,6 +166,7 @@ def uv_dry_run(project, backend, platform, the_build, default_index) -> dict[str
     out = sh(
         f"uv sync --dry-run --locked {extra}--python-platform {platform.uv_platform} 2>&1",
         project,
+        900,
         MACOSX_DEPLOYMENT_TARGET=the_build.plan.release.macos,
         UV_PROJECT_ENVIRONMENT=str(project.parent / "empty-environment"),  # lists everything
         **default_index_env(default_index),
@@ -180,7 +179,7 @@ def poetry_locked_for(locked, backend, platform, hostile_url) -> dict[str, str]:
     """The packages of poetry.lock that apply on `platform` with `backend`'s extra; a package
     from the default index must be an unlabeled build of the platform the plan sends there."""
     environment = {**platform.environment(PYTHON), "extra": backend.extra}
-    found = {}
+    found: dict[str, str] = {}
     for package in locked:
         if package["marker"] is None:
             continue
@@ -284,7 +283,7 @@ def test_the_recommended_default_project_installs(
         pytorch_index_url=stand_in_index.url,
     )
     the_build = build(yaml.safe_load((project / ".copier-answers.yml").read_text()))
-    assert the_build.torch == model().releases[the_build.torch].torch
+    assert the_build.torch == MODEL.releases[the_build.torch].torch
     python = install_as_readme_says(project, manager, default_index=hostile_index.url)
     label = the_build.plan.sources["linux-x86_64"].label
     assert installed_version(python, "torch") == f"{the_build.torch}+{label}"

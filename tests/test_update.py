@@ -14,6 +14,7 @@ import pytest
 import yaml
 from copier import run_copy, run_update
 
+from extensions.index_model import CONFLICT_MARKER, MANAGERS
 from maintainers import refresh
 from tests.tools import BIN, TEMPLATE, load_toml
 
@@ -151,7 +152,7 @@ class Project:
         for path in self.path.rglob("*"):
             if path.is_file() and ".git" not in path.parts:
                 text = path.read_text(errors="replace")
-                assert not re.search(r"^(<{7}|>{7})( |$)", text, flags=re.M), path
+                assert not re.search(CONFLICT_MARKER, text, flags=re.M), path
 
     def assert_team_edits_kept(self) -> None:
         assert README_LINE in (self.path / "README.md").read_text()
@@ -189,7 +190,7 @@ def template(tmp_path) -> TemplateRepo:
     return repo
 
 
-@pytest.mark.parametrize("manager", ["uv", "poetry", "pip"])
+@pytest.mark.parametrize("manager", MANAGERS)
 def test_a_recommended_project_follows_the_new_recommendation_and_keeps_its_edits(
     tmp_path, template, manager
 ):

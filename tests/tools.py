@@ -116,6 +116,7 @@ def install_as_readme_says(project: Path, package_manager: str, default_index: s
     sh(
         " && ".join(line.split("  #")[0] for line in commands),
         project,
+        900,
         **default_index_env(default_index),
     )
     return project / ".venv" / "bin" / "python"
