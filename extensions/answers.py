@@ -7,6 +7,7 @@ lands in (TOML, Python, Markdown), so no answer that passes can break a generate
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import keyword
 import re
@@ -15,6 +16,7 @@ import unicodedata
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from extensions.configs import VARIANT_PLACEHOLDER, index_url
 from extensions.index_model import LIBRARY_NAMES
 
 # Names a project package must not take: importing them would shadow a real module, or the
@@ -49,9 +51,9 @@ FALLBACK_PACKAGE = "my_project"
 # The last path segment of an index URL that names a variant: the template appends it itself.
 VARIANT_SEGMENT = re.compile(r"cpu|xpu|cu\d+|rocm\d+(\.\d+)*", flags=re.IGNORECASE)
 CREDENTIAL_HELP = (
-    "uv reads UV_INDEX_<NAME>_USERNAME / UV_INDEX_<NAME>_PASSWORD, "
-    "poetry reads POETRY_HTTP_BASIC_<NAME>_USERNAME / POETRY_HTTP_BASIC_<NAME>_PASSWORD, "
-    "pip reads ~/.netrc or a keyring"
+    "the project's README gives the command for each of its indexes (uv: "
+    "UV_INDEX_<NAME>_USERNAME / _PASSWORD, NAME the index's name in capitals with _ for - and .; "
+    "poetry: poetry config http-basic.<name> USER PASSWORD; pip: ~/.netrc)"
 )
 
 
@@ -141,30 +143,108 @@ def email_error(email: str) -> str:
     return f"Give an address like jane@example.com: '{email}' is not one."
 
 
+LOOPBACK_NAMES = ("localhost",)  # besides 127.0.0.0/8 and ::1 (`ipaddress` is_loopback)
+# A DNS host name (RFC 1123): dot-separated labels of letters, digits and inner hyphens.
+HOST_LABEL = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?", flags=re.IGNORECASE)
+# What a URL may hold besides its host: it is written unquoted into shell lines (CI, README)
+# and requirements.txt.
+URL_CHARACTERS = re.compile(r"[A-Za-z0-9\-._~:/%+,=@]*")
+
+
 def index_url_error(url: str) -> str:
-    """Why `url` cannot be the PyTorch index base, or "" (checked on the raw answer: a
-    newline or space would end the URL early in requirements.txt)."""
-    example = "e.g. https://download.pytorch.org/whl or your mirror's"
-    if re.search(r"\s", url or "") or control_characters(url or ""):
+    """Why `url` cannot be the `pytorch_index_url` answer, or "". Two forms (both rendered by
+    `configs.index_url`): a base URL the variant is appended to (`https://mirror.example/whl`),
+    or a template with `{variant}` where the variant goes
+    (`https://nexus.example/repository/pytorch-{variant}/simple`). Checked as a URL is (the
+    host a DNS name, an IPv4 address or a bracketed IPv6 one, a port 1-65535), on the raw
+    answer (a newline or space would end the URL early in requirements.txt); `http://` only
+    on this machine (pip ignores an http index on another host, and credentials would travel
+    in clear)."""
+    example = (
+        "e.g. https://download.pytorch.org/whl, or "
+        f"https://nexus.example/repository/pytorch-{VARIANT_PLACEHOLDER}/simple"
+    )
+    url = url or ""
+    if re.search(r"\s", url) or control_characters(url):
         return f"Remove the spaces and control characters from the URL ({example})."
-    parts = urlsplit(url or "")
-    if parts.scheme not in ("http", "https") or not parts.hostname:
+    if others := [p for p in re.findall(r"{[^{}]*}|[{}]", url) if p != VARIANT_PLACEHOLDER]:
+        return (
+            f"Write the variant's place as {VARIANT_PLACEHOLDER}, the only placeholder the "
+            f"template fills: '{others[0]}' is not one ({example})."
+        )
+    try:
+        parts = urlsplit(index_url(url, "cpu"))  # as the project's files will hold it
+    except ValueError:  # a bracketed host that is no IP address
+        return f"Give an IPv6 host in brackets, e.g. https://[::1]:8443/whl: '{url}' has none."
+    if parts.scheme not in ("http", "https") or not parts.netloc:
         return f"Give an http(s) URL ({example}): '{url}' is not one."
-    if parts.username or parts.password:
+    if parts.username is not None or parts.password is not None:
         return f"Keep credentials out of the URL (it is written to files): {CREDENTIAL_HELP}."
+    if error := host_error(parts.netloc):
+        return error
+    if parts.scheme == "http" and not is_loopback(parts.hostname or ""):
+        return (
+            f"Use {'https' + url[len('http') :]}: an http:// index is accepted only on this "
+            "machine (127.0.0.1, ::1, localhost): pip ignores one on another host, and "
+            "credentials would travel in clear."
+        )
     if parts.query or parts.fragment:
-        return "Give the index base URL without a query or fragment (e.g. .../whl)."
-    if re.search(r"[^A-Za-z0-9\-._~:/%+,=@]", url):
-        # The URL is written unquoted into shell lines (CI, README) and requirements.txt.
+        return "Give the index URL without a query or fragment (e.g. .../whl)."
+    if not URL_CHARACTERS.fullmatch(parts.path):
         return (
             "Percent-encode the URL's other characters: use letters, digits and - . _ ~ : / % "
             f"+ , = only ({example})."
         )
-    last = parts.path.rstrip("/").rsplit("/", 1)[-1]
-    if VARIANT_SEGMENT.fullmatch(last):
+    last = url.rstrip("/").rsplit("/", 1)[-1]
+    if VARIANT_PLACEHOLDER not in url and VARIANT_SEGMENT.fullmatch(last):
         base = url.rstrip("/").rsplit("/", 1)[0]
-        return f"Give the base, e.g. {base} (the template appends the variant, here '{last}')."
+        return (
+            f"Give the base, e.g. {base} (the template appends the variant, here '{last}'), "
+            f"or a template with {VARIANT_PLACEHOLDER} where the variant goes."
+        )
     return ""
+
+
+def host_error(netloc: str) -> str:
+    """Why a URL's `host[:port]` (no credentials) is not a valid one, or ""."""
+    if netloc.startswith("["):  # [IPv6] or [IPv6]:port
+        host, _, rest = netloc.partition("]")
+        host, port = f"{host}]", rest.removeprefix(":")
+        if rest and not rest.startswith(":"):
+            return f"Give the port after the IPv6 address as [::1]:8443: '{netloc}' is not that."
+    else:
+        host, _, port = netloc.partition(":")
+    if port and not (port.isascii() and port.isdigit() and 1 <= int(port) <= 65535):
+        return f"Give a port between 1 and 65535: '{port}' is not one."
+    if host.startswith("["):
+        try:
+            ipaddress.IPv6Address(host[1:-1])
+        except ValueError:
+            return f"Give a valid IPv6 address between the brackets: '{host}' is not one."
+        return ""
+    labels = host.split(".")
+    if all(label.isascii() and label.isdigit() for label in labels):
+        try:
+            ipaddress.IPv4Address(host)
+        except ValueError:
+            return f"Give a valid IPv4 address or host name: '{host}' is not one."
+        return ""
+    if len(host) > 253 or not all(HOST_LABEL.fullmatch(label) for label in labels):
+        return (
+            "Give a valid host name (letters, digits and hyphens between dots; an international "
+            f"name in its xn-- form; an IPv6 address in brackets): '{host}' is not one."
+        )
+    return ""
+
+
+def is_loopback(host: str) -> bool:
+    """Whether `host` (a URL's hostname, unbracketed) names this machine."""
+    if host.lower() in LOOPBACK_NAMES:
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def toml_string(text) -> str:

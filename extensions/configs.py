@@ -8,7 +8,9 @@ expected build per platform, and the README's "which build where".
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 from packaging.utils import canonicalize_name
 
@@ -22,9 +24,20 @@ def index_name(variant: str) -> str:
     return f"pytorch-{variant}"
 
 
-def index_url(base: str, variant: str) -> str:
-    """`https://download.pytorch.org/whl` + `cu130` -> `.../whl/cu130`."""
-    return f"{base.rstrip('/')}/{variant}"
+VARIANT_PLACEHOLDER = "{variant}"
+
+
+def index_url(answer: str, variant: str) -> str:
+    """The URL of `variant`'s index, from the `pytorch_index_url` answer in either form:
+    a template with `{variant}` anywhere gets it in place (a mirror with one repository per
+    variant: `https://nexus.example/repository/pytorch-{variant}/simple` + `cu130` ->
+    `.../pytorch-cu130/simple`); a base URL gets it appended, as PyTorch's own index lays
+    its variants out (`https://download.pytorch.org/whl` + `cu130` -> `.../whl/cu130`).
+    Which answers are valid: `extensions.answers.index_url_error`."""
+    url = answer.strip().rstrip("/")
+    if VARIANT_PLACEHOLDER in url:
+        return url.replace(VARIANT_PLACEHOLDER, variant)
+    return f"{url}/{variant}"
 
 
 @dataclass(frozen=True)
@@ -124,6 +137,32 @@ def indexes(backends: list[Backend], base: str) -> dict[str, str]:
     """Name -> URL of every PyTorch index the project uses, the first backend's first."""
     variants = [i for b in backends for i in b.plan.indexes]
     return {index_name(v): index_url(base, v) for v in dict.fromkeys(variants)}
+
+
+def credential_commands(package_manager: str, indexes: dict[str, str]) -> list[str]:
+    """Shell lines that give `package_manager` a login (`USER`, `PASSWORD`: the user's own)
+    for every PyTorch index of a project (`indexes`: name -> URL), outside the project's files:
+    - uv reads `UV_INDEX_<NAME>_USERNAME` / `_PASSWORD`, NAME the index's name in capitals
+      with `_` for every other character than a letter or digit (uv's rule, docs: "Package
+      indexes", Providing credentials);
+    - poetry reads its `http-basic.<source>` setting, which takes dotted source names (its
+      `POETRY_HTTP_BASIC_<SOURCE>_*` variables keep the dot, so a shell cannot export them
+      for `pytorch-rocm7.2`: poetry's Config.get builds the name from the source's);
+    - pip reads `~/.netrc`, one line per host (its requirement files name URLs, not sources).
+    Each line is run by the tests against a stand-in index that asks for Basic auth."""
+    if package_manager == "uv":
+        lines = []
+        for name in indexes:
+            variable = "UV_INDEX_" + re.sub(r"[^A-Z0-9]", "_", name.upper())
+            lines.append(f"export {variable}_USERNAME=USER {variable}_PASSWORD=PASSWORD")
+        return lines
+    if package_manager == "poetry":
+        return [f"poetry config http-basic.{name} USER PASSWORD" for name in indexes]
+    hosts = dict.fromkeys(urlsplit(url).hostname for url in indexes.values())
+    return [
+        f'echo "machine {host} login USER password PASSWORD" >> ~/.netrc && chmod 600 ~/.netrc'
+        for host in hosts
+    ]
 
 
 def pip_requirements(plan: Plan, pins: dict[str, str], base: str) -> list[str]:

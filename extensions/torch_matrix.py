@@ -613,7 +613,7 @@ def build(answers: dict, matrix: dict | None = None) -> Build:
         requirements = f"requirements-{extra}.txt" if backends else "requirements.txt"
         backends.append(configs.Backend(answer, the_plan, extra, requirements))
     first = backends[0]
-    base = answers["pytorch_index_url"].strip().rstrip("/")
+    base = answers["pytorch_index_url"]  # a base URL or a template (configs.index_url)
     libraries = [the_release.libraries[name] for name in chosen if name != "torch"]
     return Build(
         torch=torch,
@@ -674,6 +674,7 @@ class TorchMatrixExtension(Extension):
             commands=commands,
             container_steps=container_steps,
             container_devices=CONTAINER_DEVICES,
+            credential_commands=configs.credential_commands,
             minimum_driver=minimum_driver,
             minimum_drivers=minimum_drivers,
             **answer_rules.VALIDATORS,

@@ -15,6 +15,7 @@ import pytest
 import yaml
 
 from extensions import answers as rules
+from extensions import configs
 from tests.tools import BIN, install_as_readme_says, readme_commands, render, sh
 
 VALID = {"project_name": "Demo", "torch_version": "2.13.0"}
@@ -85,7 +86,24 @@ INVALID = [
     ({"pytorch_index_url": "https://mirror.example/whl/rocm7.14"}, "Give the base"),
     ({"pytorch_index_url": 'https://mirror.example/whl"'}, "Percent-encode"),
     ({"pytorch_index_url": "https://mirror.example/w$(id)"}, "Percent-encode"),
-    ({"pytorch_index_url": "https://зеркало.example/whl"}, "Percent-encode"),
+    ({"pytorch_index_url": "https://зеркало.example/whl"}, "Give a valid host name"),
+    ({"pytorch_index_url": "http://mirror.example/whl"}, "Use https://mirror.example/whl: an"),
+    ({"pytorch_index_url": "http://10.0.0.8:8080/whl"}, "Use https://10.0.0.8:8080/whl"),
+    ({"pytorch_index_url": "http://[fe80::1]/whl"}, "http:// index is accepted only on this"),
+    ({"pytorch_index_url": "https://mirror.example:99999/whl"}, "Give a port between 1 and"),
+    ({"pytorch_index_url": "https://mirror.example:0/whl"}, "Give a port between 1 and"),
+    ({"pytorch_index_url": "https://mirror.example:8x/whl"}, "Give a port between 1 and"),
+    ({"pytorch_index_url": "https://[::1/whl"}, "Give an IPv6 host in brackets"),
+    ({"pytorch_index_url": "https://[mirror]/whl"}, "Give an IPv6 host in brackets"),
+    ({"pytorch_index_url": "https://[::1]x/whl"}, "Give the port after the IPv6 address"),
+    ({"pytorch_index_url": "https://mirror..example/whl"}, "Give a valid host name"),
+    ({"pytorch_index_url": "https://300.1.1.1/whl"}, "Give a valid IPv4 address"),
+    (
+        {"pytorch_index_url": "https://nexus.example/repository/pytorch-{foo}/simple"},
+        "Write the variant's place as {variant}, the only placeholder the template fills: '{foo}'",
+    ),
+    ({"pytorch_index_url": "https://nexus.example/{variant/simple"}, "'{' is not one"),
+    ({"pytorch_index_url": "https://nexus.example/{Variant}/simple"}, "'{Variant}' is not one"),
     ({"pytorch_index_url": "https://mirror.example/whl\\"}, "Percent-encode"),
     ({"pytorch_index_url": ""}, "Give an http(s) URL"),
 ]
@@ -132,7 +150,7 @@ def test_an_invalid_answer_is_refused_and_nothing_is_written(tmp_path, wrong, me
 def test_credentials_message_names_every_managers_variables(tmp_path):
     with pytest.raises(ValueError) as refused:
         render(tmp_path / "p", **VALID, pytorch_index_url="https://u:p@mirror.example/whl")
-    for variable in ("UV_INDEX_", "POETRY_HTTP_BASIC_", ".netrc"):
+    for variable in ("UV_INDEX_<NAME>_USERNAME", "poetry config http-basic.<name>", ".netrc"):
         assert variable in str(refused.value)
 
 
@@ -175,6 +193,9 @@ ACCEPTED = [
     {"package_name": "snake_case_2"},
     {"pytorch_index_url": "https://mirror.example/pytorch/whl/"},
     {"pytorch_index_url": "http://127.0.0.1:8080/a%20b/whl"},
+    {"pytorch_index_url": "https://nexus.example/repository/pytorch-{variant}/simple"},
+    {"pytorch_index_url": "https://[::1]:8443/whl"},
+    {"pytorch_index_url": "http://localhost:8080/whl/"},
 ]
 
 
@@ -268,10 +289,47 @@ def test_the_distribution_name_falls_back_to_the_package():
 
 
 @pytest.mark.parametrize(
-    "url", ["https://download.pytorch.org/whl", "http://127.0.0.1:8080/whl", "https://m.example/"]
+    "url",
+    [
+        "https://download.pytorch.org/whl",
+        "https://m.example/",
+        "https://mirror.example:8443/pytorch/whl",
+        "https://[::1]:8443/whl",
+        "https://[2001:db8::1]/whl",
+        "https://nexus.example/repository/pytorch-{variant}/simple",
+        "https://artifactory.example/api/pypi/torch/whl/{variant}/simple",
+        "https://pytorch-{variant}.mirror.example/simple",
+        # http only on this machine: a local mirror or proxy.
+        "http://127.0.0.1:8080/whl",
+        "http://127.8.9.10/whl",
+        "http://[::1]:8080/whl",
+        "http://localhost/whl",
+    ],
 )
-def test_http_index_urls_are_accepted(url):
+def test_index_urls_are_accepted(url):
     assert rules.index_url_error(url) == ""
+
+
+@pytest.mark.parametrize(
+    ("answer", "variant", "url"),
+    [
+        ("https://download.pytorch.org/whl", "cu130", "https://download.pytorch.org/whl/cu130"),
+        ("https://mirror.example/whl/", "rocm7.1", "https://mirror.example/whl/rocm7.1"),
+        (
+            "https://nexus.example/repository/pytorch-{variant}/simple",
+            "cu130",
+            "https://nexus.example/repository/pytorch-cu130/simple",
+        ),
+        (
+            "https://nexus.example/repository/pytorch-{variant}/simple/",
+            "cpu",
+            "https://nexus.example/repository/pytorch-cpu/simple",
+        ),
+        ("https://m.example/whl/{variant}/simple", "xpu", "https://m.example/whl/xpu/simple"),
+    ],
+)
+def test_an_index_url_is_the_answer_with_the_variant_in_place_or_appended(answer, variant, url):
+    assert configs.index_url(answer, variant) == url
 
 
 @pytest.mark.parametrize(
