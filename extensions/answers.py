@@ -16,6 +16,9 @@ import unicodedata
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import yaml
+from copier.errors import UserMessageError
+
 from extensions.configs import VARIANT_PLACEHOLDER, index_url
 from extensions.index_model import LIBRARY_NAMES
 
@@ -41,13 +44,32 @@ DEV_TOOLS = frozenset(
         "conftest",
     }
 )
+TORCH_MODULES_PATH = Path(__file__).with_name("torch_modules.yml")
+
+
+def load_torch_modules(path: Path = TORCH_MODULES_PATH) -> dict[str, tuple[str, ...]]:
+    """Distribution -> the top-level modules it installs, for torch and every distribution
+    a torch install brings (read from the wheels by `python -m maintainers.torch_modules`)."""
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    return {name: tuple(modules) for name, modules in data["modules"].items()}
+
+
+# Module -> the distribution of a torch install that brings it (`sympy` -> `sympy`,
+# `functorch` -> `torch`).
+TORCH_INSTALLS = {m: name for name, modules in load_torch_modules().items() for m in modules}
 SHADOWED_NAMES = (
     frozenset({"torch", *LIBRARY_NAMES, "test", "tests", "numpy", "src", "setup"})
     | frozenset({"main", "triton"})
+    | frozenset(TORCH_INSTALLS)
     | DEV_TOOLS
     | frozenset(sys.stdlib_module_names)
 )
 FALLBACK_PACKAGE = "my_project"
+# Names become file names (`src/<package>/`, `<name>-<version>-py3-none-any.whl`,
+# `__editable___<name>_<version>_finder.py`, `<name>-<version>.dist-info`): file systems allow
+# 255 bytes per name, and the tools add up to ~60 characters around it, more with a long
+# version; 100 leaves room for both.
+MAX_NAME_LENGTH = 100
 # The last path segment of an index URL that names a variant: the template appends it itself.
 VARIANT_SEGMENT = re.compile(r"cpu|xpu|cu\d+|rocm\d+(\.\d+)*", flags=re.IGNORECASE)
 CREDENTIAL_HELP = (
@@ -74,6 +96,11 @@ def project_name_error(name: str) -> str:
         return error
     if not (name or "").strip():
         return 'Give the project a name (e.g. "Image Classifier").'
+    if len(name) > MAX_NAME_LENGTH or len(to_package_name(name)) > MAX_NAME_LENGTH:
+        return (
+            f"Shorten the project name to {MAX_NAME_LENGTH} characters or fewer (it is "
+            f"{len(name)}): it names the distribution, its wheel and its folders."
+        )
     return ""
 
 
@@ -92,7 +119,7 @@ def to_package_name(project_name: str) -> str:
 
 def suggest_package_name(text: str) -> str:
     """A valid package name close to `text` (what a refusal proposes, and the default)."""
-    name = to_package_name(text)
+    name = to_package_name(text)[:MAX_NAME_LENGTH].rstrip("_")
     if not name.strip("_"):
         return FALLBACK_PACKAGE
     if keyword.iskeyword(name) or keyword.issoftkeyword(name):
@@ -105,6 +132,11 @@ def suggest_package_name(text: str) -> str:
 def package_name_error(name: str) -> str:
     """Why `name` cannot be the import name of the project's package, or ""."""
     use = f"Use e.g. '{suggest_package_name(name)}'"
+    if len(name or "") > MAX_NAME_LENGTH:
+        return (
+            f"{use}: a package name has {MAX_NAME_LENGTH} characters at most (it names folders "
+            f"and files), this one {len(name)}."
+        )
     if not re.fullmatch(r"[a-z_][a-z0-9_]*", name or ""):
         return (
             f"{use}: '{name}' is not a valid import name "
@@ -118,6 +150,10 @@ def package_name_error(name: str) -> str:
         return f"{use}: '{name}' is a dunder name Python reserves (__main__, __init__, ...)."
     if name in DEV_TOOLS:
         return f"{use}: '{name}' would shadow the dev tool of the same name."
+    if name in TORCH_INSTALLS and name != "torch":
+        brought = TORCH_INSTALLS[name]
+        wheel = "torch's own wheel" if brought == "torch" else f"{brought}, a dependency of torch,"
+        return f"{use}: '{name}' would shadow the module of the same name ({wheel} installs it)."
     if name in SHADOWED_NAMES:
         return f"{use}: '{name}' would shadow the module of the same name."
     return ""
@@ -245,6 +281,40 @@ def is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
+
+
+class AnswerTypeError(UserMessageError, ValueError):
+    """An answer given as data (`-d`, `--data-file`, settings' defaults) of a type its question
+    cannot take: Copier prints the message and exits 1, writing nothing."""
+
+
+def answer_type_error(name: str, value, question: dict) -> str:
+    """Why `value`, given as data for the question `name` of copier.yml (`question`: its
+    `type`, `multiselect`), is of the wrong type, or "". A data file's YAML gives any type
+    (`null`, `2024`, a mapping); `-d NAME=VALUE` gives strings, which Copier parses for lists
+    (`-d torch_libraries=[torchvision]`) and booleans (`-d dockerfile=false`)."""
+    shown = yaml.safe_dump(value, default_flow_style=True, width=80).strip().removesuffix("...")
+    shown = shown.strip()[:60]
+    if question.get("type") == "bool":
+        if isinstance(value, (bool, str)):
+            return ""
+        return f"Answer {name} with true or false: {shown} is not one."
+    if question.get("multiselect"):
+        items = value
+        if isinstance(value, str):
+            try:
+                items = yaml.safe_load(value)
+            except yaml.YAMLError:
+                items = None
+        if isinstance(items, list) and all(isinstance(item, str) for item in items):
+            return ""
+        return f"Answer {name} with a list of names ({name}: [] for none): {shown} is not one."
+    if isinstance(value, str):
+        return ""
+    return (
+        f"Answer {name} with text, in quotes where YAML would read another type "
+        f'({name}: "3.12"): {shown} is not text.'
+    )
 
 
 def toml_string(text) -> str:

@@ -45,6 +45,7 @@ from extensions.index_model import (  # noqa: E402
     plan,
 )
 
+QUESTIONS_PATH = Path(__file__).resolve().parent.parent / "copier.yml"
 MATRIX_PATH = Path(__file__).with_name("torch_matrix.yml")
 FACTS_PATH = Path(__file__).with_name("index_facts.yml")
 RECOMMENDED = "recommended"
@@ -687,11 +688,37 @@ class TorchMatrixExtension(Extension):
         )
 
 
+@cache
+def questions(path: Path = QUESTIONS_PATH) -> dict[str, dict]:
+    """The questions of copier.yml: name -> its settings (`type`, `multiselect`, ...)."""
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    return {name: spec for name, spec in data.items() if not name.startswith("_")}
+
+
+def given_answers_error(context: dict) -> str:
+    """Why an answer given as data (`-d`, `--data-file`) or as a settings default is of a
+    type its question cannot take, or "" (checked before any question uses it)."""
+    conf = context.get("_copier_conf")
+    if conf is None:
+        return ""
+    given = {**(conf["user_defaults"] or {}), **(conf["data"] or {})}
+    for name, value in given.items():
+        if name in questions() and (
+            error := answer_rules.answer_type_error(name, value, questions()[name])
+        ):
+            return error
+    return ""
+
+
 class BuildContext(ContextHook):
-    """Adds `build` (a `Build`) to the templates' context once the answers it needs are known;
-    while questions are still asked, an answer may be invalid: no `build` yet."""
+    """Refuses answers given with the wrong type (a data file's `torch_libraries: null`) with
+    the template's message, before any question uses them; adds `build` (a `Build`) to the
+    templates' context once the answers it needs are known; while questions are still asked,
+    an answer may be invalid: no `build` yet."""
 
     def hook(self, context: dict) -> None:
+        if error := given_answers_error(context):
+            raise answer_rules.AnswerTypeError(error)
         if all(key in context for key in BUILD_ANSWERS) and "build" not in context:
             with contextlib.suppress(KeyError, TypeError):
                 context["build"] = build(context)

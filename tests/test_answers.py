@@ -13,10 +13,12 @@ from pathlib import Path
 
 import pytest
 import yaml
+from copier.errors import UserMessageError
 
 from extensions import answers as rules
 from extensions import configs
-from tests.tools import BIN, install_as_readme_says, readme_commands, render, sh
+from extensions.torch_matrix import questions
+from tests.tools import BIN, TEMPLATE, install_as_readme_says, readme_commands, render, sh
 
 VALID = {"project_name": "Demo", "torch_version": "2.13.0"}
 
@@ -32,6 +34,25 @@ INVALID = [
     ({"package_name": "pytest"}, "Use e.g. 'my_pytest': 'pytest' would shadow the dev tool"),
     ({"package_name": "ruff"}, "would shadow the dev tool"),
     ({"package_name": "hatchling"}, "would shadow the dev tool"),
+    # What a torch install brings (extensions/torch_modules.yml, read from the wheels).
+    (
+        {"package_name": "functorch"},
+        "Use e.g. 'my_functorch': 'functorch' would shadow the module of the same name "
+        "(torch's own wheel installs it)",
+    ),
+    ({"package_name": "torchgen"}, "(torch's own wheel installs it)"),
+    ({"package_name": "sympy"}, "(sympy, a dependency of torch, installs it)"),
+    ({"package_name": "mpmath"}, "(mpmath, a dependency of torch, installs it)"),
+    ({"package_name": "typing_extensions"}, "(typing-extensions, a dependency of torch,"),
+    ({"package_name": "isympy"}, "(sympy, a dependency of torch, installs it)"),
+    ({"package_name": "markupsafe"}, "would shadow the module of the same name"),
+    ({"package_name": "a" * 300}, "a package name has 100 characters at most"),
+    ({"package_name": "Ab" * 5000}, "a package name has 100 characters at most"),
+    (
+        {"project_name": "A" * 300},
+        "Shorten the project name to 100 characters or fewer (it is 300)",
+    ),
+    ({"project_name": "Long " * 2000}, "Shorten the project name to 100 characters"),
     ({"package_name": "__main__"}, "Use e.g. 'my_main': '__main__' is a dunder name"),
     ({"package_name": "_"}, "Use e.g. 'my_project': '_' has no letter or digit"),
     ({"package_name": "пакет"}, "Use e.g. 'my_project': 'пакет' is not a valid import name"),
@@ -152,6 +173,48 @@ def test_credentials_message_names_every_managers_variables(tmp_path):
         render(tmp_path / "p", **VALID, pytorch_index_url="https://u:p@mirror.example/whl")
     for variable in ("UV_INDEX_<NAME>_USERNAME", "poetry config http-basic.<name>", ".netrc"):
         assert variable in str(refused.value)
+
+
+def wrong_types(question: dict) -> list:
+    """Values of another type than `question` (copier.yml) takes, as a data file can hold."""
+    if question.get("type") == "bool":
+        return [None, 1, ["x"], {"a": 1}]
+    if question.get("multiselect"):
+        return [None, 5, "torchvision", {"torchvision": True}, [1], [None]]
+    return [None, 2024, 3.12, True, ["x"], {"a": 1}]
+
+
+WRONG_TYPES = [
+    (name, value) for name, question in questions().items() for value in wrong_types(question)
+]
+
+
+@pytest.mark.parametrize(("name", "value"), WRONG_TYPES, ids=[repr(w) for w in WRONG_TYPES])
+def test_an_answer_of_the_wrong_type_is_refused_with_the_templates_message(tmp_path, name, value):
+    """Every question, given as data (`--data-file`, `-d`) a value of a type it cannot take:
+    the template's message names the question and the fix, and nothing is written."""
+    destination = tmp_path / "project"
+    with pytest.raises(ValueError, match=f"^Answer {name} with ") as refused:
+        render(destination, **{**VALID, name: value})
+    assert isinstance(refused.value, UserMessageError)  # the command line prints it, exit 1
+    assert not destination.exists()
+
+
+def test_a_data_file_with_a_null_list_is_refused_on_the_command_line(tmp_path):
+    data = tmp_path / "answers.yml"
+    data.write_text("project_name: Demo\ntorch_libraries: null\n")
+    result = subprocess.run(
+        [BIN / "copier", "copy", "--trust", "--defaults", "--vcs-ref", "HEAD"]
+        + ["--data-file", data, TEMPLATE, tmp_path / "project"],
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 1
+    assert "Answer torch_libraries with a list of names (torch_libraries: [] for none)" in (
+        result.stderr
+    )
+    assert "Traceback" not in result.stderr
+    assert not (tmp_path / "project").exists()
 
 
 def suggested_answers(message: str) -> dict:
