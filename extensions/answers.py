@@ -7,15 +7,21 @@ lands in (TOML, Python, Markdown), so no answer that passes can break a generate
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import keyword
 import re
 import sys
 import unicodedata
+from collections.abc import Mapping
 from pathlib import Path
-from urllib.parse import urlsplit
+from typing import Any
+from urllib.parse import SplitResult, urlsplit
 
-from extensions.index_model import LIBRARY_NAMES, Variant
+import yaml
+from copier.errors import UserMessageError
+
+from extensions.index_model import LIBRARY_NAMES, VARIANT_PLACEHOLDER, Variant, index_url
 
 # Names a project package must not take: importing them would shadow a real module, or the
 # project's own tools (tests and builds import these).
@@ -39,17 +45,36 @@ DEV_TOOLS = frozenset(
         "conftest",
     }
 )
+TORCH_MODULES_PATH = Path(__file__).with_name("torch_modules.yml")
+
+
+def load_torch_modules(path: Path = TORCH_MODULES_PATH) -> dict[str, tuple[str, ...]]:
+    """Distribution -> the top-level modules it installs, for torch and every distribution
+    a torch install brings (read from the wheels by `python -m maintainers.torch_modules`)."""
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    return {name: tuple(modules) for name, modules in data["modules"].items()}
+
+
+# Module -> the distribution of a torch install that brings it (`sympy` -> `sympy`,
+# `functorch` -> `torch`).
+TORCH_INSTALLS = {m: name for name, modules in load_torch_modules().items() for m in modules}
 SHADOWED_NAMES = (
     frozenset({"torch", *LIBRARY_NAMES, "test", "tests", "numpy", "src", "setup"})
     | frozenset({"main", "triton"})
+    | frozenset(TORCH_INSTALLS)
     | DEV_TOOLS
     | frozenset(sys.stdlib_module_names)
 )
 FALLBACK_PACKAGE = "my_project"
+# Names become file names (`src/<package>/`, `<name>-<version>-py3-none-any.whl`,
+# `__editable___<name>_<version>_finder.py`, `<name>-<version>.dist-info`): file systems allow
+# 255 bytes per name, and the tools add up to ~60 characters around it, more with a long
+# version; 100 leaves room for both.
+MAX_NAME_LENGTH = 100
 CREDENTIAL_HELP = (
-    "uv reads UV_INDEX_<NAME>_USERNAME / UV_INDEX_<NAME>_PASSWORD, "
-    "poetry reads POETRY_HTTP_BASIC_<NAME>_USERNAME / POETRY_HTTP_BASIC_<NAME>_PASSWORD, "
-    "pip reads ~/.netrc or a keyring"
+    "the project's README gives the command for each of its indexes (uv: "
+    "UV_INDEX_<NAME>_USERNAME / _PASSWORD, NAME the index's name in capitals with _ for - and .; "
+    "poetry: poetry config http-basic.<name> USER PASSWORD; pip: ~/.netrc)"
 )
 
 
@@ -70,6 +95,11 @@ def project_name_error(name: str) -> str:
         return error
     if not (name or "").strip():
         return 'Give the project a name (e.g. "Image Classifier").'
+    if len(name) > MAX_NAME_LENGTH or len(to_package_name(name)) > MAX_NAME_LENGTH:
+        return (
+            f"Shorten the project name to {MAX_NAME_LENGTH} characters or fewer (it is "
+            f"{len(name)}): it names the distribution, its wheel and its folders."
+        )
     return ""
 
 
@@ -88,7 +118,7 @@ def to_package_name(project_name: str) -> str:
 
 def suggest_package_name(text: str) -> str:
     """A valid package name close to `text` (what a refusal proposes, and the default)."""
-    name = to_package_name(text)
+    name = to_package_name(text)[:MAX_NAME_LENGTH].rstrip("_")
     if not name.strip("_"):
         return FALLBACK_PACKAGE
     if keyword.iskeyword(name) or keyword.issoftkeyword(name):
@@ -101,6 +131,11 @@ def suggest_package_name(text: str) -> str:
 def package_name_error(name: str) -> str:
     """Why `name` cannot be the import name of the project's package, or ""."""
     use = f"Use e.g. '{suggest_package_name(name)}'"
+    if len(name or "") > MAX_NAME_LENGTH:
+        return (
+            f"{use}: a package name has {MAX_NAME_LENGTH} characters at most (it names folders "
+            f"and files), this one {len(name)}."
+        )
     if not re.fullmatch(r"[a-z_][a-z0-9_]*", name or ""):
         return (
             f"{use}: '{name}' is not a valid import name "
@@ -114,6 +149,10 @@ def package_name_error(name: str) -> str:
         return f"{use}: '{name}' is a dunder name Python reserves (__main__, __init__, ...)."
     if name in DEV_TOOLS:
         return f"{use}: '{name}' would shadow the dev tool of the same name."
+    if name in TORCH_INSTALLS and name != "torch":
+        brought = TORCH_INSTALLS[name]
+        wheel = "torch's own wheel" if brought == "torch" else f"{brought}, a dependency of torch,"
+        return f"{use}: '{name}' would shadow the module of the same name ({wheel} installs it)."
     if name in SHADOWED_NAMES:
         return f"{use}: '{name}' would shadow the module of the same name."
     return ""
@@ -139,30 +178,163 @@ def email_error(email: str) -> str:
     return f"Give an address like jane@example.com: '{email}' is not one."
 
 
+LOOPBACK_NAMES = ("localhost",)  # besides 127.0.0.0/8 and ::1 (`ipaddress` is_loopback)
+# A DNS host name (RFC 1123): dot-separated labels of letters, digits and inner hyphens.
+HOST_LABEL = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?", flags=re.IGNORECASE)
+# What a URL may hold besides its host: it is written unquoted into shell lines (CI, README)
+# and requirements.txt.
+URL_CHARACTERS = re.compile(r"[A-Za-z0-9\-._~:/%+,=@]*")
+
+
 def index_url_error(url: str) -> str:
-    """Why `url` cannot be the PyTorch index base, or "" (checked on the raw answer: a
-    newline or space would end the URL early in requirements.txt)."""
-    example = "e.g. https://download.pytorch.org/whl or your mirror's"
-    if re.search(r"\s", url or "") or control_characters(url or ""):
-        return f"Remove the spaces and control characters from the URL ({example})."
-    parts = urlsplit(url or "")
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        return f"Give an http(s) URL ({example}): '{url}' is not one."
-    if parts.username or parts.password:
+    """Why `url` cannot be the `pytorch_index_url` answer, or "". Two forms (both rendered by
+    `index_model.index_url`): a base URL the variant is appended to (`https://mirror.example/whl`),
+    or a template with `{variant}` where the variant goes
+    (`https://nexus.example/repository/pytorch-{variant}/simple`). Checked as a URL is (the
+    host a DNS name, an IPv4 address or a bracketed IPv6 one, a port 1-65535), on the raw
+    answer (a newline or space would end the URL early in requirements.txt); `http://` only
+    on this machine (pip ignores an http index on another host, and credentials would travel
+    in clear)."""
+    url = url or ""
+    if error := _url_text_error(url):
+        return error
+    try:
+        parts = urlsplit(index_url(url, "cpu"))  # as the project's files will hold it
+    except ValueError:  # a bracketed host that is no IP address
+        return f"Give an IPv6 host in brackets, e.g. https://[::1]:8443/whl: '{url}' has none."
+    return _url_parts_error(url, parts) or _variant_segment_error(url)
+
+
+URL_EXAMPLE = (
+    "e.g. https://download.pytorch.org/whl, or "
+    f"https://nexus.example/repository/pytorch-{VARIANT_PLACEHOLDER}/simple"
+)
+
+
+def _url_text_error(url: str) -> str:
+    """Why the text of an index URL answer cannot be one (spaces, control characters, a
+    placeholder other than `{variant}`), or ""."""
+    if re.search(r"\s", url) or control_characters(url):
+        return f"Remove the spaces and control characters from the URL ({URL_EXAMPLE})."
+    if others := [p for p in re.findall(r"{[^{}]*}|[{}]", url) if p != VARIANT_PLACEHOLDER]:
+        return (
+            f"Write the variant's place as {VARIANT_PLACEHOLDER}, the only placeholder the "
+            f"template fills: '{others[0]}' is not one ({URL_EXAMPLE})."
+        )
+    return ""
+
+
+def _url_parts_error(url: str, parts: SplitResult) -> str:
+    """Why an index URL's parts (scheme, credentials, host and port, query, path) are not
+    those of an index the project may name, or ""."""
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        return f"Give an http(s) URL ({URL_EXAMPLE}): '{url}' is not one."
+    if parts.username is not None or parts.password is not None:
         return f"Keep credentials out of the URL (it is written to files): {CREDENTIAL_HELP}."
+    if error := host_error(parts.netloc):
+        return error
+    if parts.scheme == "http" and not is_loopback(parts.hostname or ""):
+        return (
+            f"Use {'https' + url[len('http') :]}: an http:// index is accepted only on this "
+            "machine (127.0.0.1, ::1, localhost): pip ignores one on another host, and "
+            "credentials would travel in clear."
+        )
     if parts.query or parts.fragment:
-        return "Give the index base URL without a query or fragment (e.g. .../whl)."
-    if re.search(r"[^A-Za-z0-9\-._~:/%+,=@]", url):
-        # The URL is written unquoted into shell lines (CI, README) and requirements.txt.
+        return "Give the index URL without a query or fragment (e.g. .../whl)."
+    if not URL_CHARACTERS.fullmatch(parts.path):
         return (
             "Percent-encode the URL's other characters: use letters, digits and - . _ ~ : / % "
-            f"+ , = only ({example})."
+            f"+ , = only ({URL_EXAMPLE})."
         )
-    last = parts.path.rstrip("/").rsplit("/", 1)[-1]
-    if Variant.is_index_variant(last.lower()):  # the template appends the variant itself
-        base = url.rstrip("/").rsplit("/", 1)[0]
-        return f"Give the base, e.g. {base} (the template appends the variant, here '{last}')."
     return ""
+
+
+def _variant_segment_error(url: str) -> str:
+    """Why a base URL that already ends in a variant (`.../whl/cu130`) is refused, or ""."""
+    last = url.rstrip("/").rsplit("/", 1)[-1]
+    if VARIANT_PLACEHOLDER not in url and Variant.is_index_variant(last.lower()):
+        base = url.rstrip("/").rsplit("/", 1)[0]
+        return (
+            f"Give the base, e.g. {base} (the template appends the variant, here '{last}'), "
+            f"or a template with {VARIANT_PLACEHOLDER} where the variant goes."
+        )
+    return ""
+
+
+def host_error(netloc: str) -> str:
+    """Why a URL's `host[:port]` (no credentials) is not a valid one, or ""."""
+    if netloc.startswith("["):  # [IPv6] or [IPv6]:port
+        host, _, rest = netloc.partition("]")
+        host, port = f"{host}]", rest.removeprefix(":")
+        if rest and not rest.startswith(":"):
+            return f"Give the port after the IPv6 address as [::1]:8443: '{netloc}' is not that."
+    else:
+        host, _, port = netloc.partition(":")
+    if port and not (port.isascii() and port.isdigit() and 1 <= int(port) <= 65535):
+        return f"Give a port between 1 and 65535: '{port}' is not one."
+    if host.startswith("["):
+        try:
+            ipaddress.IPv6Address(host[1:-1])
+        except ValueError:
+            return f"Give a valid IPv6 address between the brackets: '{host}' is not one."
+        return ""
+    labels = host.split(".")
+    if all(label.isascii() and label.isdigit() for label in labels):
+        try:
+            ipaddress.IPv4Address(host)
+        except ValueError:
+            return f"Give a valid IPv4 address or host name: '{host}' is not one."
+        return ""
+    if len(host) > 253 or not all(HOST_LABEL.fullmatch(label) for label in labels):
+        return (
+            "Give a valid host name (letters, digits and hyphens between dots; an international "
+            f"name in its xn-- form; an IPv6 address in brackets): '{host}' is not one."
+        )
+    return ""
+
+
+def is_loopback(host: str) -> bool:
+    """Whether `host` (a URL's hostname, unbracketed) names this machine."""
+    if host.lower() in LOOPBACK_NAMES:
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+class AnswerTypeError(UserMessageError, ValueError):
+    """An answer given as data (`-d`, `--data-file`, settings' defaults) of a type its question
+    cannot take: Copier prints the message and exits 1, writing nothing."""
+
+
+def answer_type_error(name: str, value: object, question: Mapping[str, Any]) -> str:
+    """Why `value`, given as data for the question `name` of copier.yml (`question`: its
+    `type`, `multiselect`), is of the wrong type, or "". A data file's YAML gives any type
+    (`null`, `2024`, a mapping); `-d NAME=VALUE` gives strings, which Copier parses for lists
+    (`-d torch_libraries=[torchvision]`) and booleans (`-d dockerfile=false`)."""
+    shown = yaml.safe_dump(value, default_flow_style=True, width=80).strip().removesuffix("...")
+    shown = shown.strip()[:60]
+    if question.get("type") == "bool":
+        if isinstance(value, (bool, str)):
+            return ""
+        return f"Answer {name} with true or false: {shown} is not one."
+    if question.get("multiselect"):
+        items = value
+        if isinstance(value, str):
+            try:
+                items = yaml.safe_load(value)
+            except yaml.YAMLError:
+                items = None
+        if isinstance(items, list) and all(isinstance(item, str) for item in items):
+            return ""
+        return f"Answer {name} with a list of names ({name}: [] for none): {shown} is not one."
+    if isinstance(value, str):
+        return ""
+    return (
+        f"Answer {name} with text, in quotes where YAML would read another type "
+        f'({name}: "3.12"): {shown} is not text.'
+    )
 
 
 def toml_string(text: object) -> str:

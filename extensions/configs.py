@@ -7,13 +7,15 @@ expected build per platform, and the README's "which build where".
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 from packaging.utils import canonicalize_name
 
 from extensions.answers import toml_string
-from extensions.index_model import CPU, PYPI, Plan, all_of, family_of
+from extensions.index_model import CPU, PYPI, Plan, all_of, family_of, index_url
 
 POETRY_PYPI = "PyPI"  # poetry's own name for its default source
 
@@ -21,11 +23,6 @@ POETRY_PYPI = "PyPI"  # poetry's own name for its default source
 def index_name(variant: str) -> str:
     """The name a project gives the PyTorch index of `variant` (`pytorch-cu130`)."""
     return f"pytorch-{variant}"
-
-
-def index_url(base: str, variant: str) -> str:
-    """`https://download.pytorch.org/whl` + `cu130` -> `.../whl/cu130`."""
-    return f"{base.rstrip('/')}/{variant}"
 
 
 @dataclass(frozen=True)
@@ -125,6 +122,32 @@ def indexes(backends: list[Backend], base: str) -> dict[str, str]:
     """Name -> URL of every PyTorch index the project uses, the first backend's first."""
     variants = [i for b in backends for i in b.plan.indexes]
     return {index_name(v): index_url(base, v) for v in dict.fromkeys(variants)}
+
+
+def credential_commands(package_manager: str, indexes: dict[str, str]) -> list[str]:
+    """Shell lines that give `package_manager` a login (`USER`, `PASSWORD`: the user's own)
+    for every PyTorch index of a project (`indexes`: name -> URL), outside the project's files:
+    - uv reads `UV_INDEX_<NAME>_USERNAME` / `_PASSWORD`, NAME the index's name in capitals
+      with `_` for every other character than a letter or digit (uv's rule, docs: "Package
+      indexes", Providing credentials);
+    - poetry reads its `http-basic.<source>` setting, which takes dotted source names (its
+      `POETRY_HTTP_BASIC_<SOURCE>_*` variables keep the dot, so a shell cannot export them
+      for `pytorch-rocm7.2`: poetry's Config.get builds the name from the source's);
+    - pip reads `~/.netrc`, one line per host (its requirement files name URLs, not sources).
+    Each line is run by the tests against a stand-in index that asks for Basic auth."""
+    if package_manager == "uv":
+        lines = []
+        for name in indexes:
+            variable = "UV_INDEX_" + re.sub(r"[^A-Z0-9]", "_", name.upper())
+            lines.append(f"export {variable}_USERNAME=USER {variable}_PASSWORD=PASSWORD")
+        return lines
+    if package_manager == "poetry":
+        return [f"poetry config http-basic.{name} USER PASSWORD" for name in indexes]
+    hosts = dict.fromkeys(urlsplit(url).hostname for url in indexes.values())
+    return [
+        f'echo "machine {host} login USER password PASSWORD" >> ~/.netrc && chmod 600 ~/.netrc'
+        for host in hosts
+    ]
 
 
 def pip_requirements(plan: Plan, pins: dict[str, str], base: str) -> list[str]:

@@ -386,6 +386,22 @@ class Companion:
     help: str
 
 
+VARIANT_PLACEHOLDER = "{variant}"
+
+
+def index_url(answer: str, variant: str) -> str:
+    """The URL of `variant`'s index, from the `pytorch_index_url` answer in either form:
+    a template with `{variant}` anywhere gets it in place (a mirror with one repository per
+    variant: `https://nexus.example/repository/pytorch-{variant}/simple` + `cu130` ->
+    `.../pytorch-cu130/simple`); a base URL gets it appended, as PyTorch's own index lays
+    its variants out (`https://download.pytorch.org/whl` + `cu130` -> `.../whl/cu130`).
+    Which answers are valid: `answers.index_url_error`."""
+    url = answer.strip().rstrip("/")
+    if VARIANT_PLACEHOLDER in url:
+        return url.replace(VARIANT_PLACEHOLDER, variant)
+    return f"{url}/{variant}"
+
+
 @dataclass(frozen=True)
 class Model:
     """Every release of the matrix, typed, with the platforms and the matrix's other facts."""

@@ -57,12 +57,14 @@ from extensions.index_model import (  # noqa: E402
     Release,
     Variant,
     family_of,
+    index_url,
     ordered,
     plan,
 )
 
 Choices = dict[str, Any]  # Copier's choices: label -> value, or {value, validator}
 AUTO = "auto"  # torch_backend: the backend this machine takes, detected at copy time
+QUESTIONS_PATH = Path(__file__).resolve().parent.parent / "copier.yml"
 
 
 def torch_versions(*, model: Model = MODEL) -> list[str]:
@@ -710,7 +712,7 @@ def build(answers: Mapping[str, Any], *, model: Model = MODEL) -> Build:
     the_release = release(answers["torch_version"], model=model)
     chosen = pins(answers["torch_version"], chosen_libraries(answers, model=model), model=model)
     backends = _backends(answers, chosen, model)
-    base = answers["pytorch_index_url"].strip().rstrip("/")
+    base = answers["pytorch_index_url"]  # a base URL or a template (index_model.index_url)
     first = backends[0]
     libraries = [the_release.libraries[name] for name in chosen if name != "torch"]
     return Build(
@@ -723,7 +725,7 @@ def build(answers: Mapping[str, Any], *, model: Model = MODEL) -> Build:
         dependencies=configs.dependencies(backends, chosen),
         indexes=configs.indexes(backends, base),
         index_name=configs.index_name(first.variant),
-        index_url=configs.index_url(base, first.variant),
+        index_url=index_url(base, first.variant),
         uv_sources=configs.uv_sources(backends),
         uv_conflicts=configs.uv_conflicts(backends),
         poetry_dependencies=configs.poetry_dependencies(backends),
@@ -826,6 +828,7 @@ def jinja_globals() -> dict[str, object]:
         minimum_drivers=minimum_drivers,
         machine_offer=machine_offer,
         gpu_fixes=gpu_fixes,
+        credential_commands=configs.credential_commands,
         **answer_rules.VALIDATORS,
     )
 
@@ -844,12 +847,37 @@ class TorchMatrixExtension(Extension):
         )
 
 
+@cache
+def questions(path: Path = QUESTIONS_PATH) -> dict[str, dict[str, Any]]:
+    """The questions of copier.yml: name -> its settings (`type`, `multiselect`, ...)."""
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    return {name: spec for name, spec in data.items() if not name.startswith("_")}
+
+
+def given_answers_error(context: Mapping[str, Any]) -> str:
+    """Why an answer given as data (`-d`, `--data-file`) or as a settings default is of a
+    type its question cannot take, or "" (checked before any question uses it)."""
+    conf = context.get("_copier_conf")
+    if conf is None:
+        return ""
+    given = {**(conf["user_defaults"] or {}), **(conf["data"] or {})}
+    for name, value in given.items():
+        if name in questions() and (
+            error := answer_rules.answer_type_error(name, value, questions()[name])
+        ):
+            return error
+    return ""
+
+
 class BuildContext(ContextHook):
-    """Adds `build` (a `Build`) to the templates' context once the answers make one (see
-    `buildable`); an error in `build` itself surfaces with its cause. First resolves
-    `torch_backend: auto` (`resolve_auto`)."""
+    """Refuses answers given with the wrong type (a data file's `torch_libraries: null`) with
+    the template's message, before any question uses them; resolves `torch_backend: auto`
+    (`resolve_auto`); adds `build` (a `Build`) to the templates' context once the answers
+    make one (see `buildable`): an error in `build` itself surfaces with its cause."""
 
     def hook(self, context: dict[str, Any]) -> None:
+        if error := given_answers_error(context):
+            raise answer_rules.AnswerTypeError(error)
         resolve_auto(context)
         if "build" not in context and buildable(context):
             context["build"] = build(context)

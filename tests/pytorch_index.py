@@ -24,6 +24,7 @@ import base64
 import hashlib
 import html
 import io
+import re
 import subprocess
 import sys
 import threading
@@ -41,6 +42,7 @@ from packaging.utils import canonicalize_name, parse_wheel_filename
 from packaging.version import Version
 
 from extensions.index_model import MODEL, Model, Release, family_of
+from extensions.index_model import VARIANT_PLACEHOLDER as VARIANT
 from tests.pypi_stand_in import _byte_range
 
 PYTORCH_INDEX = "pytorch-index"  # the Summary of the stand-in PyTorch index's stubs
@@ -181,6 +183,11 @@ class IndexContent:
 
     model: Model = MODEL
     real_wheels: dict[str, list[Path]] = field(default_factory=dict)  # variant -> files
+    # Where each variant's page tree lives: PyTorch's `/whl/<variant>`, or a mirror's layout
+    # with one repository per variant (`/repository/pytorch-{variant}/simple`).
+    layout: str = f"/whl/{VARIANT}"
+    # (user, password) the index asks for with HTTP Basic auth; None: open to all.
+    credentials: tuple[str, str] | None = None
     faults: dict[str, tuple[int, str]] = field(default_factory=dict)  # path -> (status, body)
     # Each wheel request: (variant/filename, its Range header, the status answered).
     requests: list[tuple[str, str | None, int]] = field(default_factory=list)
@@ -272,6 +279,7 @@ class HostileContent(IndexContent):
 
     upstream_url: str = ""
     higher: str = "99.0"
+    layout: str = f"/{VARIANT}"
 
     @cached_property
     def stubs(self) -> dict[tuple[str, str], dict[str, Stub]]:
@@ -318,35 +326,49 @@ def cuda_requirements(build: str) -> tuple[str, ...]:
 
 
 def _handler(content: IndexContent):
+    before, _, after = content.layout.partition(VARIANT)
+    tree = re.compile(f"{re.escape(before)}(?P<variant>[^/]+){re.escape(after)}(?P<rest>/.*)?")
+
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self):  # noqa: N802 - the http.server API
+            if content.credentials and not self._authorized():
+                headers = {"WWW-Authenticate": 'Basic realm="stand-in"'}
+                return self._send(401, b"Unauthorized", "text/plain", headers)
             if self.path in content.faults:
                 status, body = content.faults[self.path]
                 return self._send(status, body.encode(), "text/html")
-            parts = [unquote(p) for p in self.path.split("?")[0].split("/") if p]
-            if parts[:1] == ["whl"]:
-                parts = parts[1:]
-            if not parts and not isinstance(content, HostileContent):
+            path = unquote(self.path.split("?")[0])
+            if not after and path.rstrip("/") == before.rstrip("/"):
+                if isinstance(content, HostileContent):
+                    return self._send(403, b"Forbidden", "text/plain")
                 # The root lists the variants, as https://download.pytorch.org/whl/ does.
                 return self._page([f"{root}/" for root in sorted(content.roots())])
-            if not parts or parts[0] not in content.roots():
+            found = tree.fullmatch(path)
+            if not found or found["variant"] not in content.roots():
                 return self._send(403, b"Forbidden", "text/plain")
-            root = parts[0]
-            prefix = "/whl" if root != "simple" else ""
+            root = found["variant"]
+            parts = [root, *(p for p in (found["rest"] or "").split("/") if p)]
             if len(parts) == 1:
                 return self._page([f"{p}/" for p in content.packages(root)])
             if len(parts) == 2 and parts[1].endswith(".whl"):
                 return self._wheel(root, parts[1])
             if len(parts) == 2 and (files := content.files(root, parts[1])):
                 # Like the real index: absolute links, %2B for '+', a sha256 fragment.
+                where = content.layout.replace(VARIANT, root)
                 links = [
-                    f"{prefix}/{root}/{quote(name)}#sha256={content.sha256(root, name)}"
-                    for name in files
+                    f"{where}/{quote(name)}#sha256={content.sha256(root, name)}" for name in files
                 ]
                 return self._page(links, names=files)
             if len(parts) == 2 and (passed := content.upstream(parts[1])):
                 return self._send(passed[0], passed[1], "text/html")
             return self._send(403, b"Forbidden", "text/plain")
+
+        def _authorized(self) -> bool:
+            if content.credentials is None:
+                return True
+            user, password = content.credentials
+            expected = base64.b64encode(f"{user}:{password}".encode()).decode()
+            return self.headers.get("Authorization") == f"Basic {expected}"
 
         def _wheel(self, root, filename):
             data = content.wheel(root, filename)
@@ -403,14 +425,18 @@ class _Server(ThreadingHTTPServer):
 
 
 class StandInIndex:
-    """`with StandInIndex() as index:` serves on 127.0.0.1; `index.url` is the `/whl` base
-    (`/simple` for a `HostileContent`)."""
+    """`with StandInIndex() as index:` serves on 127.0.0.1; `index.url` is what a project's
+    `pytorch_index_url` answer would be: the `/whl` base, or the URL template of the content's
+    `layout` when the variant is not its last segment (`/simple` for a `HostileContent`)."""
 
     def __init__(self, content: IndexContent | None = None):
         self.content = content or IndexContent()
         self.server = _Server(("127.0.0.1", 0), _handler(self.content))
-        root = "simple" if isinstance(self.content, HostileContent) else "whl"
-        self.url = f"http://127.0.0.1:{self.server.server_port}/{root}"
+        host = f"http://127.0.0.1:{self.server.server_port}"
+        if isinstance(self.content, HostileContent):
+            self.url = f"{host}{self.content.layout.replace(VARIANT, 'simple')}"
+        else:
+            self.url = f"{host}{self.content.layout.removesuffix(f'/{VARIANT}')}"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
     def __enter__(self) -> StandInIndex:

@@ -13,9 +13,12 @@ from pathlib import Path
 
 import pytest
 import yaml
+from copier.errors import UserMessageError
 
 from extensions import answers as rules
-from tests.tools import BIN, install_as_readme_says, readme_commands, render, sh
+from extensions import index_model
+from extensions.torch_matrix import questions
+from tests.tools import BIN, TEMPLATE, install_as_readme_says, readme_commands, render, sh
 
 VALID = {"project_name": "Demo", "torch_version": "2.13.0"}
 
@@ -31,6 +34,25 @@ INVALID = [
     ({"package_name": "pytest"}, "Use e.g. 'my_pytest': 'pytest' would shadow the dev tool"),
     ({"package_name": "ruff"}, "would shadow the dev tool"),
     ({"package_name": "hatchling"}, "would shadow the dev tool"),
+    # What a torch install brings (extensions/torch_modules.yml, read from the wheels).
+    (
+        {"package_name": "functorch"},
+        "Use e.g. 'my_functorch': 'functorch' would shadow the module of the same name "
+        "(torch's own wheel installs it)",
+    ),
+    ({"package_name": "torchgen"}, "(torch's own wheel installs it)"),
+    ({"package_name": "sympy"}, "(sympy, a dependency of torch, installs it)"),
+    ({"package_name": "mpmath"}, "(mpmath, a dependency of torch, installs it)"),
+    ({"package_name": "typing_extensions"}, "(typing-extensions, a dependency of torch,"),
+    ({"package_name": "isympy"}, "(sympy, a dependency of torch, installs it)"),
+    ({"package_name": "markupsafe"}, "would shadow the module of the same name"),
+    ({"package_name": "a" * 300}, "a package name has 100 characters at most"),
+    ({"package_name": "Ab" * 5000}, "a package name has 100 characters at most"),
+    (
+        {"project_name": "A" * 300},
+        "Shorten the project name to 100 characters or fewer (it is 300)",
+    ),
+    ({"project_name": "Long " * 2000}, "Shorten the project name to 100 characters"),
     ({"package_name": "__main__"}, "Use e.g. 'my_main': '__main__' is a dunder name"),
     ({"package_name": "_"}, "Use e.g. 'my_project': '_' has no letter or digit"),
     ({"package_name": "пакет"}, "Use e.g. 'my_project': 'пакет' is not a valid import name"),
@@ -85,7 +107,24 @@ INVALID = [
     ({"pytorch_index_url": "https://mirror.example/whl/rocm7.14"}, "Give the base"),
     ({"pytorch_index_url": 'https://mirror.example/whl"'}, "Percent-encode"),
     ({"pytorch_index_url": "https://mirror.example/w$(id)"}, "Percent-encode"),
-    ({"pytorch_index_url": "https://зеркало.example/whl"}, "Percent-encode"),
+    ({"pytorch_index_url": "https://зеркало.example/whl"}, "Give a valid host name"),
+    ({"pytorch_index_url": "http://mirror.example/whl"}, "Use https://mirror.example/whl: an"),
+    ({"pytorch_index_url": "http://10.0.0.8:8080/whl"}, "Use https://10.0.0.8:8080/whl"),
+    ({"pytorch_index_url": "http://[fe80::1]/whl"}, "http:// index is accepted only on this"),
+    ({"pytorch_index_url": "https://mirror.example:99999/whl"}, "Give a port between 1 and"),
+    ({"pytorch_index_url": "https://mirror.example:0/whl"}, "Give a port between 1 and"),
+    ({"pytorch_index_url": "https://mirror.example:8x/whl"}, "Give a port between 1 and"),
+    ({"pytorch_index_url": "https://[::1/whl"}, "Give an IPv6 host in brackets"),
+    ({"pytorch_index_url": "https://[mirror]/whl"}, "Give an IPv6 host in brackets"),
+    ({"pytorch_index_url": "https://[::1]x/whl"}, "Give the port after the IPv6 address"),
+    ({"pytorch_index_url": "https://mirror..example/whl"}, "Give a valid host name"),
+    ({"pytorch_index_url": "https://300.1.1.1/whl"}, "Give a valid IPv4 address"),
+    (
+        {"pytorch_index_url": "https://nexus.example/repository/pytorch-{foo}/simple"},
+        "Write the variant's place as {variant}, the only placeholder the template fills: '{foo}'",
+    ),
+    ({"pytorch_index_url": "https://nexus.example/{variant/simple"}, "'{' is not one"),
+    ({"pytorch_index_url": "https://nexus.example/{Variant}/simple"}, "'{Variant}' is not one"),
     ({"pytorch_index_url": "https://mirror.example/whl\\"}, "Percent-encode"),
     ({"pytorch_index_url": ""}, "Give an http(s) URL"),
 ]
@@ -132,8 +171,50 @@ def test_an_invalid_answer_is_refused_and_nothing_is_written(tmp_path, wrong, me
 def test_credentials_message_names_every_managers_variables(tmp_path):
     with pytest.raises(ValueError) as refused:
         render(tmp_path / "p", **VALID, pytorch_index_url="https://u:p@mirror.example/whl")
-    for variable in ("UV_INDEX_", "POETRY_HTTP_BASIC_", ".netrc"):
+    for variable in ("UV_INDEX_<NAME>_USERNAME", "poetry config http-basic.<name>", ".netrc"):
         assert variable in str(refused.value)
+
+
+def wrong_types(question: dict) -> list:
+    """Values of another type than `question` (copier.yml) takes, as a data file can hold."""
+    if question.get("type") == "bool":
+        return [None, 1, ["x"], {"a": 1}]
+    if question.get("multiselect"):
+        return [None, 5, "torchvision", {"torchvision": True}, [1], [None]]
+    return [None, 2024, 3.12, True, ["x"], {"a": 1}]
+
+
+WRONG_TYPES = [
+    (name, value) for name, question in questions().items() for value in wrong_types(question)
+]
+
+
+@pytest.mark.parametrize(("name", "value"), WRONG_TYPES, ids=[repr(w) for w in WRONG_TYPES])
+def test_an_answer_of_the_wrong_type_is_refused_with_the_templates_message(tmp_path, name, value):
+    """Every question, given as data (`--data-file`, `-d`) a value of a type it cannot take:
+    the template's message names the question and the fix, and nothing is written."""
+    destination = tmp_path / "project"
+    with pytest.raises(ValueError, match=f"^Answer {name} with ") as refused:
+        render(destination, **{**VALID, name: value})
+    assert isinstance(refused.value, UserMessageError)  # the command line prints it, exit 1
+    assert not destination.exists()
+
+
+def test_a_data_file_with_a_null_list_is_refused_on_the_command_line(tmp_path):
+    data = tmp_path / "answers.yml"
+    data.write_text("project_name: Demo\ntorch_libraries: null\n")
+    result = subprocess.run(
+        [BIN / "copier", "copy", "--trust", "--defaults", "--vcs-ref", "HEAD"]
+        + ["--data-file", data, TEMPLATE, tmp_path / "project"],
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 1
+    assert "Answer torch_libraries with a list of names (torch_libraries: [] for none)" in (
+        result.stderr
+    )
+    assert "Traceback" not in result.stderr
+    assert not (tmp_path / "project").exists()
 
 
 def suggested_answers(message: str) -> dict:
@@ -175,6 +256,9 @@ ACCEPTED = [
     {"package_name": "snake_case_2"},
     {"pytorch_index_url": "https://mirror.example/pytorch/whl/"},
     {"pytorch_index_url": "http://127.0.0.1:8080/a%20b/whl"},
+    {"pytorch_index_url": "https://nexus.example/repository/pytorch-{variant}/simple"},
+    {"pytorch_index_url": "https://[::1]:8443/whl"},
+    {"pytorch_index_url": "http://localhost:8080/whl/"},
 ]
 
 
@@ -268,10 +352,47 @@ def test_the_distribution_name_falls_back_to_the_package():
 
 
 @pytest.mark.parametrize(
-    "url", ["https://download.pytorch.org/whl", "http://127.0.0.1:8080/whl", "https://m.example/"]
+    "url",
+    [
+        "https://download.pytorch.org/whl",
+        "https://m.example/",
+        "https://mirror.example:8443/pytorch/whl",
+        "https://[::1]:8443/whl",
+        "https://[2001:db8::1]/whl",
+        "https://nexus.example/repository/pytorch-{variant}/simple",
+        "https://artifactory.example/api/pypi/torch/whl/{variant}/simple",
+        "https://pytorch-{variant}.mirror.example/simple",
+        # http only on this machine: a local mirror or proxy.
+        "http://127.0.0.1:8080/whl",
+        "http://127.8.9.10/whl",
+        "http://[::1]:8080/whl",
+        "http://localhost/whl",
+    ],
 )
-def test_http_index_urls_are_accepted(url):
+def test_index_urls_are_accepted(url):
     assert rules.index_url_error(url) == ""
+
+
+@pytest.mark.parametrize(
+    ("answer", "variant", "url"),
+    [
+        ("https://download.pytorch.org/whl", "cu130", "https://download.pytorch.org/whl/cu130"),
+        ("https://mirror.example/whl/", "rocm7.1", "https://mirror.example/whl/rocm7.1"),
+        (
+            "https://nexus.example/repository/pytorch-{variant}/simple",
+            "cu130",
+            "https://nexus.example/repository/pytorch-cu130/simple",
+        ),
+        (
+            "https://nexus.example/repository/pytorch-{variant}/simple/",
+            "cpu",
+            "https://nexus.example/repository/pytorch-cpu/simple",
+        ),
+        ("https://m.example/whl/{variant}/simple", "xpu", "https://m.example/whl/xpu/simple"),
+    ],
+)
+def test_an_index_url_is_the_answer_with_the_variant_in_place_or_appended(answer, variant, url):
+    assert index_model.index_url(answer, variant) == url
 
 
 @pytest.mark.parametrize(
