@@ -26,10 +26,14 @@ COMMON_FILES = {
     "README.md",
     "pyproject.toml",
     "src/demo/__init__.py",
+    "src/demo/checkpoint.py",
     "src/demo/device.py",
+    "src/demo/distributed.py",
     "src/demo/doctor.py",
     "src/demo/train.py",
+    "tests/test_checkpoint.py",
     "tests/test_device.py",
+    "tests/test_distributed.py",
     "tests/test_doctor.py",
     "tests/test_gpu.py",
     "tests/test_train.py",
@@ -277,6 +281,20 @@ def test_the_readme_create_command_renders_the_default_project(tmp_path):
     assert answers["package_name"] == "my_project"
     assert (answers["package_manager"], answers["torch_backend"]) == ("uv", "cpu")
     assert answers["torch_version"] == "recommended"
+
+
+@pytest.mark.parametrize(("backend", "torch"), [("cpu", "2.13.0"), ("cuda", "2.6.0")])
+def test_a_project_with_a_long_package_name_passes_its_own_lint(copie, backend, torch):
+    """Its CI runs `ruff check` and `ruff format --check` on the first push."""
+    package = "a_package_name_that_goes_on_and_on_for_sixty_characters_long"
+    assert len(package) == 60
+    result = copie.copy(extra_answers=answers("uv", backend, torch, package_name=package))
+    assert result.exception is None, result.exception
+    for check in (["check"], ["format", "--check", "--diff"]):
+        ruff = subprocess.run(
+            [BIN / "ruff", *check, "."], cwd=result.project_dir, capture_output=True, text=True
+        )
+        assert ruff.returncode == 0, ruff.stdout + ruff.stderr
 
 
 @pytest.mark.parametrize(
