@@ -272,7 +272,7 @@ def test_two_machines_train_as_one_group(trainer, alone, pair):
 
 
 def test_the_slurm_job_script_trains_on_its_nodes(trainer, tmp_path, pair):
-    script, [submit] = readme_blocks(trainer.project, "Train on several machines")[1:]
+    script, submit = readme_blocks(trainer.project, "Train on several machines")[1:]
     (trainer.project / "train.sbatch").write_text(script.replace(":29500", f":{free_port()}"))
     for name, text in SLURM_STAND_INS.items():
         (tmp_path / name).write_text(text)
@@ -312,7 +312,7 @@ def test_stale_torchrun_variables_say_what_they_wait_for_and_stop(trainer):
     # Slack for starting Python and importing torch on a busy machine.
     assert said_after < 30 and stopped_after < said_after + 10 + 10
     assert process.returncode == 1
-    assert f"no group of 2 processes formed at {address} within 10 s" in error
+    assert f"no group of 2 processes formed at {address} (Timed out after" in error
     assert "Traceback" not in error
 
 
