@@ -10,7 +10,7 @@ import yaml
 
 from extensions.configs import extra_name
 from extensions.torch_matrix import build, load_matrix
-from tests.tools import BIN, TEMPLATE, load_toml, tool_env
+from tests.tools import BIN, TEMPLATE, load_toml, readme_commands, tool_env
 
 MANAGERS = ["uv", "poetry", "pip"]
 FAMILIES = ["cpu", "cuda", "rocm", "xpu"]
@@ -281,6 +281,26 @@ def test_the_readme_create_command_renders_the_default_project(tmp_path):
     assert answers["package_name"] == "my_project"
     assert (answers["package_manager"], answers["torch_backend"]) == ("uv", "cpu")
     assert answers["torch_version"] == "recommended"
+
+
+@pytest.mark.parametrize(
+    ("backend", "per_machine", "per_node"),
+    [("cpu", "2", "1"), ("cuda", "gpu", "gpu"), ("rocm", "gpu", "gpu"), ("xpu", "2", "2")],
+)
+def test_the_readme_starts_the_processes_torchrun_can_count_on_the_backend(
+    copie, backend, per_machine, per_node
+):
+    """torchrun's `--nproc-per-node gpu` counts CUDA (and ROCm) GPUs only: on an XPU machine
+    it fails with "Cuda is not available"; CPU and XPU projects name a count."""
+    project = copie.copy(extra_answers=answers("uv", backend)).project_dir
+    one, several = (
+        readme_commands(project, "Train")[0],
+        readme_commands(project, "Train on several machines")[0],
+    )
+    torchrun = [line for line in one if "torchrun" in line]
+    assert len(torchrun) == 2
+    assert all(f"--nproc-per-node {per_machine} " in line for line in torchrun)
+    assert f"--nnodes 2 --nproc-per-node {per_node} " in several[-1]
 
 
 @pytest.mark.parametrize(("backend", "torch"), [("cpu", "2.13.0"), ("cuda", "2.6.0")])
