@@ -4,7 +4,11 @@ passes its own tests and lint, its doctor, and trains on one and on two processe
 import json
 import os
 import re
+import shlex
+import socket
 import subprocess
+import time
+from pathlib import Path
 
 import pytest
 
@@ -12,6 +16,7 @@ from extensions.index_model import MANAGERS
 from tests.tools import (
     install_as_readme_says,
     installed_version,
+    readme_blocks,
     readme_commands,
     render,
     render_real_cpu_project,
@@ -120,3 +125,239 @@ def test_a_gpu_project_synced_without_its_extra_has_no_torch_and_the_doctor_says
     assert "error: torch is not installed in this environment" in doctor.stderr
     assert f"\n  {install}  # the cu130 build\n" in doctor.stderr
     assert "Traceback" not in doctor.stderr
+
+
+# Training as the README says, with real torch: one project, installed once, serves every test
+# below. The losses of a run are in the JSON file of `--output` (rank 0 writes it).
+KILLER = '''"""`python -m demo.train`, but the process kills itself (SIGKILL: no cleanup)
+right after its checkpoint of epoch 2, in its first attempt (torchrun counts restarts)."""
+import os
+import signal
+
+from demo import checkpoint, train
+
+save = checkpoint.save
+
+
+def save_then_die(state, path):
+    save(state, path)
+    if len(state["losses"]) == 2 and os.environ.get("TORCHELASTIC_RESTART_COUNT", "0") == "0":
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+checkpoint.save = save_then_die
+train.main()
+'''
+# SLURM's commands, standing in on a machine without SLURM: the job runs at once, here, its
+# "nodes" are processes on 127.0.0.1, with the variables SLURM sets.
+SLURM_STAND_INS = {
+    "sbatch": """#!/bin/bash
+export SLURM_JOB_ID=4242 SLURM_JOB_NODELIST="node[0-1]"
+export SLURM_JOB_NAME=$(sed -n 's/^#SBATCH --job-name=//p' "$1")
+export SLURM_NNODES=$(sed -n 's/^#SBATCH --nodes=//p' "$1")
+exec bash "$1"
+""",
+    "srun": """#!/bin/bash
+pids=()
+for ((node = 0; node < SLURM_NNODES; node++)); do
+    SLURM_NODEID=$node SLURM_PROCID=$node "$@" &
+    pids+=($!)
+done
+status=0
+for pid in "${pids[@]}"; do wait "$pid" || status=$?; done
+exit $status
+""",
+    "scontrol": '#!/bin/bash\n[ "$1 $2" = "show hostnames" ] && echo 127.0.0.1\n',
+}
+
+
+# What torchrun sets for rank 0 of two processes.
+TORCHRUN_2 = {
+    "LOCAL_RANK": "0",
+    "RANK": "0",
+    "WORLD_SIZE": "2",
+    "MASTER_ADDR": "127.0.0.1",
+    "MASTER_PORT": "29500",
+}
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+class Trainer:
+    """The installed project, and how its README's training lines run in it."""
+
+    def __init__(self, project: Path, python: Path):
+        self.project = project
+        self.env = {"PATH": f"{python.parent}{os.pathsep}{tool_env()['PATH']}"}
+        self.killer = project.parent / "killer.py"
+        self.killer.write_text(KILLER)
+        lines = readme_commands(project, "Train")[0]
+        self.alone, self.checkpointed, self.amp, self.deterministic, self.pair, self.elastic = lines
+
+    def run(self, line: str, **env: str) -> str:
+        return sh(line, self.project, 900, **{**self.env, **env})
+
+    def killed(self, line: str) -> subprocess.CompletedProcess:
+        """Run `line` with the killer in place of the training module: it dies mid-run."""
+        return subprocess.run(
+            line.replace("-m demo.train", str(self.killer)),
+            shell=True,
+            cwd=self.project,
+            env=tool_env(**self.env),
+            capture_output=True,
+            text=True,
+            timeout=900,
+        )
+
+    def losses(self, output: str) -> list[float]:
+        return json.loads((self.project / output).read_text())["losses"]
+
+    def checkpoint_losses(self, path: str) -> list[float]:
+        code = f"import torch; print(torch.load({path!r}, weights_only=True)['losses'])"
+        return json.loads(self.run(f"python -c {shlex.quote(code)}"))
+
+
+@pytest.fixture(scope="module")
+def trainer(tmp_path_factory, real_cpu_index) -> Trainer:
+    project = render_real_cpu_project(
+        tmp_path_factory.mktemp("train") / "demo", "uv", real_cpu_index.url
+    )
+    return Trainer(project, install_as_readme_says(project, "uv"))
+
+
+@pytest.fixture(scope="module")
+def alone(trainer) -> list[float]:
+    """The losses of the README's one-process run."""
+    trainer.run(trainer.alone)
+    return trainer.losses("runs/losses.json")
+
+
+@pytest.fixture(scope="module")
+def pair(trainer) -> list[float]:
+    """The losses of the README's two-process run."""
+    trainer.run(f"{trainer.pair} --output runs/pair.json")
+    return trainer.losses("runs/pair.json")
+
+
+def test_two_processes_take_the_steps_of_one(alone, pair):
+    assert len(alone) == 5 and alone[-1] < alone[0] / 2
+    assert pair == pytest.approx(alone, rel=1e-4)
+
+
+def test_a_killed_run_resumes_from_its_checkpoint_with_the_uninterrupted_losses(trainer, alone):
+    killed = trainer.killed(trainer.checkpointed)
+    assert killed.returncode != 0 and "epoch 3/5" not in killed.stdout, killed.stdout
+    resumed = trainer.run(f"{trainer.checkpointed} --output runs/resumed.json")
+    assert "resuming from runs/checkpoint.pt after epoch 2" in resumed
+    assert trainer.losses("runs/resumed.json") == alone
+
+
+def test_two_killed_processes_resume_with_the_uninterrupted_losses(trainer, pair):
+    line = f"{trainer.pair} --checkpoint runs/pair.pt --output runs/pair-resumed.json"
+    killed = trainer.killed(line)
+    assert killed.returncode != 0 and "epoch 3/5" not in killed.stdout, killed.stdout
+    assert "resuming from runs/pair.pt after epoch 2" in trainer.run(line)
+    assert trainer.losses("runs/pair-resumed.json") == pair
+
+
+def test_torchrun_restarts_a_killed_worker_and_finishes_with_the_uninterrupted_losses(
+    trainer, pair
+):
+    restarted = trainer.killed(f"{trainer.elastic} --output runs/elastic.json")
+    assert restarted.returncode == 0, restarted.stdout + restarted.stderr
+    assert "failed (exitcode: -9)" in restarted.stderr  # the worker died, torchrun restarted it
+    assert "resuming from runs/elastic.pt after epoch 2" in restarted.stdout
+    assert trainer.losses("runs/elastic.json") == pair
+
+
+def test_two_machines_train_as_one_group(trainer, alone, pair):
+    """The README's multi-node command on two "machines" of 127.0.0.1, one process each."""
+    head, torchrun = readme_commands(trainer.project, "Train on several machines")[0]
+    line = head.replace("node0.example.com", "127.0.0.1") + " && " + torchrun
+    line = line.replace(":29500", f":{free_port()}") + " --output runs/nodes.json"
+    nodes = [
+        subprocess.Popen(
+            line,
+            shell=True,
+            cwd=trainer.project,
+            env=tool_env(**trainer.env),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        for _ in range(2)
+    ]
+    outputs = [node.communicate(timeout=900)[0] for node in nodes]
+    assert [node.returncode for node in nodes] == [0, 0], outputs
+    assert sorted("rank 0/2" in out for out in outputs) == [False, True]  # one group of two
+    assert trainer.losses("runs/nodes.json") == pair
+    assert trainer.losses("runs/nodes.json") == pytest.approx(alone, rel=1e-4)
+
+
+def test_the_slurm_job_script_trains_on_its_nodes(trainer, tmp_path, pair):
+    script, submit = readme_blocks(trainer.project, "Train on several machines")[1:]
+    (trainer.project / "train.sbatch").write_text(script.replace(":29500", f":{free_port()}"))
+    for name, text in SLURM_STAND_INS.items():
+        (tmp_path / name).write_text(text)
+        (tmp_path / name).chmod(0o755)
+    path = f"{tmp_path}{os.pathsep}{trainer.env['PATH']}"
+    out = sh(submit.strip(), trainer.project, **{**trainer.env, "PATH": path})
+    assert "rank 0/2" in out and "rank 1/2" in out
+    assert trainer.checkpoint_losses("runs/demo.pt") == pair
+
+
+def test_mixed_precision_and_deterministic_runs_train(trainer):
+    for line, output in [(trainer.amp, "runs/amp.json"), (trainer.deterministic, "runs/det.json")]:
+        trainer.run(f"{line} --output {output}")
+        losses = trainer.losses(output)
+        assert losses[-1] < losses[0] / 2, (line, losses)
+
+
+def test_stale_torchrun_variables_say_what_they_wait_for_and_stop(trainer):
+    """A shell with a previous run's variables: no peer will come."""
+    address = f"127.0.0.1:{free_port()}"
+    host, port = address.split(":")
+    stale = {"LOCAL_RANK": "0", "RANK": "0", "WORLD_SIZE": "2", "MASTER_ADDR": host}
+    started = time.monotonic()
+    process = subprocess.Popen(
+        [trainer.project / ".venv/bin/python", "-m", "demo.train", "--dist-timeout", "10"],
+        cwd=trainer.project,
+        env=tool_env(**stale, MASTER_PORT=port),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    said = process.stdout.readline()
+    said_after = time.monotonic() - started
+    assert f"rank 0/2 waits for the other processes at {address} (up to 10 s" in said
+    _, error = process.communicate(timeout=60)
+    stopped_after = time.monotonic() - started
+    # Slack for starting Python and importing torch on a busy machine.
+    assert said_after < 30 and stopped_after < said_after + 10 + 10
+    assert process.returncode == 1
+    assert f"no group of 2 processes formed at {address} (Timed out after" in error
+    assert "Traceback" not in error
+
+
+@pytest.mark.parametrize(
+    ("args", "env", "message"),
+    [
+        (["--epochs", "-1"], {}, "argument --epochs: pass a number above 0, not -1"),
+        (["--batch-size", "63"], TORCHRUN_2, "--batch-size 63 does not split over 2 processes"),
+        ([], {"LOCAL_RANK": "0"}, "LOCAL_RANK set but not RANK, WORLD_SIZE"),
+    ],
+)
+def test_a_run_that_cannot_train_is_refused_with_the_fix(trainer, args, env, message):
+    refused = subprocess.run(
+        [trainer.project / ".venv/bin/python", "-m", "demo.train", *args],
+        cwd=trainer.project,
+        env=tool_env(**env),
+        capture_output=True,
+        text=True,
+    )
+    assert refused.returncode == 2 and message in refused.stderr, refused.stderr
+    assert "Traceback" not in refused.stderr

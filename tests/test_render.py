@@ -11,7 +11,7 @@ import yaml
 from extensions.configs import extra_name
 from extensions.index_model import CONFLICT_MARKER, MANAGERS, MODEL
 from extensions.torch_matrix import build
-from tests.tools import BIN, TEMPLATE, load_toml, tool_env
+from tests.tools import BIN, TEMPLATE, load_toml, readme_commands, tool_env
 
 RECOMMENDED = MODEL.recommended
 COMMON_FILES = {
@@ -25,11 +25,15 @@ COMMON_FILES = {
     "README.md",
     "pyproject.toml",
     "src/demo/__init__.py",
+    "src/demo/checkpoint.py",
     "src/demo/device.py",
+    "src/demo/distributed.py",
     "src/demo/doctor.py",
     "src/demo/machine.py",
     "src/demo/train.py",
+    "tests/test_checkpoint.py",
     "tests/test_device.py",
+    "tests/test_distributed.py",
     "tests/test_doctor.py",
     "tests/test_gpu.py",
     "tests/test_train.py",
@@ -279,6 +283,40 @@ def test_the_readme_create_command_renders_the_default_project(tmp_path):
     assert answers["package_name"] == "my_project"
     assert (answers["package_manager"], answers["torch_backend"]) == ("uv", "cpu")
     assert answers["torch_version"] == "recommended"
+
+
+@pytest.mark.parametrize(
+    ("backend", "per_machine", "per_node"),
+    [("cpu", "2", "1"), ("cuda", "gpu", "gpu"), ("rocm", "gpu", "gpu"), ("xpu", "2", "2")],
+)
+def test_the_readme_starts_the_processes_torchrun_can_count_on_the_backend(
+    copie, backend, per_machine, per_node
+):
+    """torchrun's `--nproc-per-node gpu` counts CUDA (and ROCm) GPUs only: on an XPU machine
+    it fails with "Cuda is not available"; CPU and XPU projects name a count."""
+    project = copie.copy(extra_answers=answers("uv", backend)).project_dir
+    one, several = (
+        readme_commands(project, "Train")[0],
+        readme_commands(project, "Train on several machines")[0],
+    )
+    torchrun = [line for line in one if "torchrun" in line]
+    assert len(torchrun) == 2
+    assert all(f"--nproc-per-node {per_machine} " in line for line in torchrun)
+    assert f"--nnodes 2 --nproc-per-node {per_node} " in several[-1]
+
+
+@pytest.mark.parametrize(("backend", "torch"), [("cpu", "2.13.0"), ("cuda", "2.6.0")])
+def test_a_project_with_a_long_package_name_passes_its_own_lint(copie, backend, torch):
+    """Its CI runs `ruff check` and `ruff format --check` on the first push."""
+    package = "a_package_name_that_goes_on_and_on_for_sixty_characters_long"
+    assert len(package) == 60
+    result = copie.copy(extra_answers=answers("uv", backend, torch, package_name=package))
+    assert result.exception is None, result.exception
+    for check in (["check"], ["format", "--check", "--diff"]):
+        ruff = subprocess.run(
+            [BIN / "ruff", *check, "."], cwd=result.project_dir, capture_output=True, text=True
+        )
+        assert ruff.returncode == 0, ruff.stdout + ruff.stderr
 
 
 @pytest.mark.parametrize("torch", [v for v, r in MODEL.releases.items() if "3.9" in r.python])

@@ -72,14 +72,23 @@ def sh(command: str, cwd: Path, timeout: float = 900, **env: str) -> str:
     return result.stdout
 
 
-def readme_commands(project: Path, heading: str) -> list[list[str]]:
-    """The shell lines of each bash block under a heading of the generated README."""
+def readme_blocks(project: Path, heading: str) -> list[str]:
+    """The text of each bash block under a heading of the generated README."""
     section = (project / "README.md").read_text().split(f"## {heading}\n", 1)[1]
     section = section.split("\n## ", 1)[0]
-    blocks = re.findall(r"```bash\n(.*?)```", section, flags=re.S)
+    return re.findall(r"```bash\n(.*?)```", section, flags=re.S)
+
+
+def readme_commands(project: Path, heading: str) -> list[list[str]]:
+    """The shell lines of each bash block under a heading of the generated README (a line
+    continued with a backslash joined to the next)."""
     return [
-        [line for line in block.splitlines() if line.strip() and not line.startswith("#")]
-        for block in blocks
+        [
+            line
+            for line in re.sub(r" *\\\n\s*", " ", block).splitlines()
+            if line.strip() and not line.startswith("#")
+        ]
+        for block in readme_blocks(project, heading)
     ]
 
 
