@@ -270,10 +270,29 @@ def test_an_update_with_a_list_answer_on_the_command_line_is_checked_as_a_list(t
         "torch_version: '2.13.0'\ntorch_backend: cu132\npython_version: '3.11'\n"
         "torch_libraries: [torchaudio]\nextra_backends: []\n"
     )
-    assert migrate.check_answers(answers_file, {}) == 1  # torchaudio has no cu132 build
-    assert migrate.check_answers(answers_file, {"torch_libraries": "[]"}) == 0
+    assert migrate.before_update(answers_file, {}, {}, {}) == 1  # torchaudio has no cu132 build
+    assert migrate.before_update(answers_file, {"torch_libraries": "[]"}, {}, {}) == 0
     both = {"torch_libraries": "[]", "extra_backends": '["cpu"]'}
-    assert migrate.check_answers(answers_file, both) == 0
+    assert migrate.before_update(answers_file, both, {}, {}) == 0
+
+
+def test_a_refused_update_writes_no_carried_answer(tmp_path):
+    """A project made before `extra_backends` whose answers no longer fit: the answer the
+    update would carry over (`extra_backends: []`) is not written, nor is a renamed one."""
+    answers_file = tmp_path / ".copier-answers.yml"
+    text = (
+        "compute_backend: cu132\ntorch_version: '2.13.0'\npython_version: '3.11'\n"
+        "torch_libraries: [torchaudio]\n"
+    )
+    answers_file.write_text(text)
+    migration = ({}, {"extra_backends": []}, {"compute_backend": "torch_backend"})
+    assert migrate.before_update(answers_file, *migration) == 1
+    assert answers_file.read_text() == text
+    migration[0]["torch_libraries"] = "[]"
+    assert migrate.before_update(answers_file, *migration) == 0
+    carried = yaml.safe_load(answers_file.read_text())
+    assert carried["torch_backend"] == "cu132" and carried["extra_backends"] == []
+    assert "compute_backend" not in carried
 
 
 def test_torchcodec_joins_torchaudio_only_where_every_backend_has_it():

@@ -288,17 +288,8 @@ def test_a_chain_of_two_updates(tmp_path, template):
     project.assert_untouched_files_match_a_fresh_render(tmp_path, "1.2.0")
 
 
-RENAME_MIGRATION = """_migrations:
-  - version: "1.1.0"
-    command:
-      - "{{ _copier_python }}"
-      - "{{ _copier_conf.src_path }}/extensions/migrate.py"
-      - rename-answer
-      - "{{ _copier_conf.answers_file }}"
-      - compute_backend
-      - torch_backend
-    when: "{{ _stage == 'before' }}"
-"""
+# What a release that renames a question adds to the before-update migration (README).
+RENAME = "      - --rename\n      - compute_backend=torch_backend\n"
 
 
 def test_a_renamed_question_keeps_its_answer_through_a_migration(tmp_path):
@@ -317,7 +308,10 @@ def test_a_renamed_question_keeps_its_answer_through_a_migration(tmp_path):
     for path, text in originals.items():
         path.write_text(text)
     copier_yml = repo.path / "copier.yml"
-    copier_yml.write_text(copier_yml.read_text().replace("_migrations:\n", RENAME_MIGRATION, 1))
+    text = copier_yml.read_text()
+    carried = "      - extra_backends=[]\n"
+    assert carried in text
+    copier_yml.write_text(text.replace(carried, carried + RENAME, 1))
     repo.release("1.1.0")  # ... and is torch_backend now
 
     project.update()
