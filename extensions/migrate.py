@@ -130,22 +130,23 @@ def before_update(answers_file: Path, data: dict, defaults: dict, renames: dict)
     answers = {**carried, **data}
     errors = answer_errors(answers)
     if errors:
-        print_refusal(answers, errors)
+        print_refusal(answers, errors, given=data)
         return 1
     if carried != recorded:
         _write_answers(answers_file, carried)
     return 0
 
 
-def print_refusal(answers: dict, errors: list[str]) -> None:
-    """What to run instead (fix first), what no longer fits, and, when the command pins the
-    project to one torch or variant, that it no longer follows the recommendation and how it
-    returns to it."""
+def print_refusal(answers: dict, errors: list[str], given: dict) -> None:
+    """What to run instead (fix first: the `given` `-d` answers with the changes that make
+    them fit), what no longer fits, and, when the command pins the project to one torch or
+    variant, that it no longer follows the recommendation and how it returns to it."""
     changes = way_out(answers)
     if changes is None:
         print("Nothing was changed. Choose new answers: copier update --trust", file=sys.stderr)
     else:
-        print(f"Nothing was changed. Update with: {update_command(changes)}", file=sys.stderr)
+        command = update_command({**given, **changes})
+        print(f"Nothing was changed. Update with: {command}", file=sys.stderr)
     print("This project's answers do not fit the new template version:", file=sys.stderr)
     for error in errors:
         print(f"  - {error}", file=sys.stderr)
