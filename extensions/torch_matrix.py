@@ -400,8 +400,10 @@ def commands(package_manager: str, python_version: str, backend=None) -> dict:
     """The shell commands a project's README, CI and messages give, per package manager, for
     one of its backends (a `configs.Backend`; default: a one-backend project): `install` (a
     list, run in order), `run` (prefix to run a tool in the environment), `lock`, `sync`
-    (bring an installed environment to the pins), `locked` (install exactly the lock, failing
-    when it is stale: CI) and `reinstall` (put the configured torch build back)."""
+    (bring an installed environment to the pins), `relock` (after an update: re-lock, then
+    sync, in the project's folder, from a shell without the environment activated), `locked`
+    (install exactly the lock, failing when it is stale: CI) and `reinstall` (put the
+    configured torch build back)."""
     extra = backend.extra if backend else ""
     if package_manager == "uv":
         sync = f"uv sync --extra {extra}" if extra else "uv sync"
@@ -410,6 +412,7 @@ def commands(package_manager: str, python_version: str, backend=None) -> dict:
             "run": "uv run ",
             "lock": "uv lock",
             "sync": sync,
+            "relock": f"uv lock && {sync}",
             "locked": sync.replace("uv sync", "uv sync --locked"),
             "reinstall": f"{sync} --reinstall-package torch",
         }
@@ -420,6 +423,7 @@ def commands(package_manager: str, python_version: str, backend=None) -> dict:
             "run": "poetry run ",
             "lock": "poetry lock",
             "sync": f"poetry install{option}",
+            "relock": f"poetry lock && poetry install{option}",
             "locked": f"poetry check --lock && poetry sync{option}",
             "reinstall": f"poetry sync{option}",
         }
@@ -436,6 +440,7 @@ def commands(package_manager: str, python_version: str, backend=None) -> dict:
         "run": "",
         "lock": "",
         "sync": " && ".join(pip_installs),
+        "relock": " && ".join([". .venv/bin/activate", *pip_installs]),
         "locked": " && ".join(pip_installs),
         "reinstall": f"pip install --force-reinstall --no-deps -r {requirements}",
     }
