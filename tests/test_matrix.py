@@ -312,3 +312,12 @@ def test_torchcodec_joins_torchaudio_only_where_every_backend_has_it():
     without_rocm = tm.build({**answers, "extra_backends": ["cpu"]})
     assert "torchcodec" in without_rocm.pins
     assert [b.extra for b in without_rocm.backends] == ["cuda", "cpu"]
+
+
+def test_one_before_update_migration_checks_before_anything_writes():
+    """Copier runs the migrations in order and stops at the first that fails: a second
+    before-stage migration that writes (a rename, a default) would write before or without
+    the check. Such changes are options of the one `before-update` migration instead."""
+    migrations = yaml.safe_load((Path(migrate.__file__).parent.parent / "copier.yml").read_text())
+    before = [m for m in migrations["_migrations"] if "'before'" in m.get("when", "")]
+    assert [m["command"][2] for m in before] == ["before-update"]
