@@ -1,15 +1,14 @@
 """Copier migrations of this template, run by `copier update` (see `_migrations` in copier.yml).
 
-migrate.py check-answers ANSWERS_FILE DATA_JSON
-    Before anything is written: stop the update, naming the choices and the command to
-    move, when a recorded answer (an explicit torch version, variant, Python) is no
-    longer in the new template's matrix. Copier would otherwise silently replace it by
-    its default. `torch_backend=auto` is checked as the backend this machine takes.
-migrate.py rename-answer ANSWERS_FILE OLD NEW
-    Carry a renamed question's recorded answer over to its new name.
-migrate.py default-answer ANSWERS_FILE KEY JSON
-    Record a new question's answer for a project made before the question existed, so that
-    the update keeps the project's shape instead of taking the new question's default.
+migrate.py before-update ANSWERS_FILE DATA_JSON [--default KEY=JSON ...] [--rename OLD=NEW ...]
+    Before anything is written: the recorded answers as this template version reads them
+    (a renamed question's answer under its new name; a question added since the project was
+    made answered with KEY's JSON value, so the update keeps the project's shape instead of
+    taking the new default), plus the `-d` answers, are checked (`torch_backend=auto` as
+    the backend this machine takes) against the new matrix. When
+    one no longer fits (an explicit torch version, variant, Python), the update stops, naming
+    the command that fits, and nothing is written; Copier would otherwise silently replace it
+    by its default. Only when every check passed are the carried answers written.
 migrate.py report-conflicts ANSWERS_FILE
     After the update: name the files where Copier left conflict markers (it exits 0 even
     then), and what to do with them.
@@ -125,29 +124,85 @@ def update_command(changes: Mapping[str, Any]) -> str:
 LIST_ANSWERS = ("torch_libraries", "extra_backends")
 
 
-def check_answers(answers_file: Path, data: Mapping[str, Any]) -> int:
-    """The `check-answers` migration: 0 when the recorded answers, with the command line's
-    `data`, fit the matrix; else 1, with the errors and the update command that fixes them."""
+def carried_answers(
+    answers: Mapping[str, Any], defaults: Mapping[str, Any], renames: Mapping[str, str]
+) -> dict[str, Any]:
+    """The recorded answers as this template version names them: each renamed question's
+    answer under its new name (OLD -> NEW in `renames`), and each question the project has no
+    answer for answered from `defaults`."""
+    carried = dict(answers)
+    for old, new in renames.items():
+        if old in carried and new not in carried:
+            carried[new] = carried.pop(old)
+    return {**defaults, **carried}
+
+
+def before_update(
+    answers_file: Path,
+    data: Mapping[str, Any],
+    defaults: Mapping[str, Any],
+    renames: Mapping[str, str],
+) -> int:
+    """Check, then write: the update stops (exit 1, nothing written) when the carried answers
+    with the `-d` ones do not fit this template version; else the carried answers are written
+    (only when they differ from the file's) and Copier goes on (exit 0)."""
     data = {
         key: yaml.safe_load(value) if key in LIST_ANSWERS and isinstance(value, str) else value
         for key, value in data.items()
     }
-    answers = {**yaml.safe_load(answers_file.read_text(encoding="utf-8")), **data}
+    recorded = yaml.safe_load(answers_file.read_text(encoding="utf-8"))
+    carried = carried_answers(recorded, defaults, renames)
+    answers = {**carried, **data}
     torch_version = answers.get("torch_version", RECOMMENDED)
     if answers.get("torch_backend") == AUTO and not torch_version_error(torch_version):
         answers["torch_backend"] = detect_backend(torch_version).backend  # as the render will
     errors = answer_errors(answers)
-    if not errors:
-        return 0
+    if errors:
+        print_refusal(answers, errors, given=data)
+        return 1
+    if carried != recorded:
+        _write_answers(answers_file, carried)
+    return 0
+
+
+def print_refusal(answers: Mapping[str, Any], errors: list[str], given: Mapping[str, Any]) -> None:
+    """What to run instead (fix first: the `given` `-d` answers with the changes that make
+    them fit), what no longer fits, and, when the command pins the project to one torch or
+    variant, that it no longer follows the recommendation and how it returns to it."""
     changes = way_out(answers)
     if changes is None:
         print("Nothing was changed. Choose new answers: copier update --trust", file=sys.stderr)
     else:
-        print(f"Nothing was changed. Update with: {update_command(changes)}", file=sys.stderr)
+        command = update_command({**given, **changes})
+        print(f"Nothing was changed. Update with: {command}", file=sys.stderr)
     print("This project's answers do not fit the new template version:", file=sys.stderr)
     for error in errors:
         print(f"  - {error}", file=sys.stderr)
-    return 1
+    for line in pinning_notes(answers, changes or {}):
+        print(line, file=sys.stderr)
+
+
+def pinning_notes(answers: Mapping[str, Any], changes: Mapping[str, Any]) -> list[str]:
+    """For each answer the way out turns from one that follows the template's recommendation
+    (`recommended`, a backend family) into a fixed one: that the project stops following it,
+    and the command that returns to it once the recommendation fits again."""
+    notes = []
+    torch = answers.get("torch_version", RECOMMENDED)
+    if torch == RECOMMENDED and changes.get("torch_version", RECOMMENDED) != RECOMMENDED:
+        notes.append(
+            f"That command pins torch {changes['torch_version']}: the project no longer follows "
+            "the template's recommended torch. To follow it again when it fits: "
+            + update_command({"torch_version": RECOMMENDED})
+        )
+    backend = answers.get("torch_backend", "cpu")
+    new_backend = changes.get("torch_backend", backend)
+    if family_of(backend) == backend and new_backend != family_of(new_backend):
+        notes.append(
+            f"That command pins the {new_backend} variant: the project no longer follows the "
+            f"{backend} family's recommended variant. To follow it again when it fits: "
+            + update_command({"torch_backend": family_of(new_backend)})
+        )
+    return notes
 
 
 CONFLICT_MARKER = re.compile(CONFLICT_LINE.encode(), flags=re.M)
@@ -182,38 +237,26 @@ def report_conflicts(project: Path) -> int:
     return 0
 
 
-def rename_answer(answers_file: Path, old: str, new: str) -> int:
-    """The `rename-answer` migration: the answer `old` recorded as `new`; always 0."""
-    answers = yaml.safe_load(answers_file.read_text(encoding="utf-8"))
-    if old in answers and new not in answers:
-        answers[new] = answers.pop(old)
-        _write_answers(answers_file, answers)
-    return 0
-
-
-def default_answer(answers_file: Path, key: str, value: str) -> int:
-    """The `default-answer` migration: record `key` as the JSON `value` unless recorded."""
-    answers = yaml.safe_load(answers_file.read_text(encoding="utf-8"))
-    if key not in answers:
-        answers[key] = json.loads(value)
-        _write_answers(answers_file, answers)
-    return 0
-
-
 def _write_answers(answers_file: Path, answers: Mapping[str, Any]) -> None:
     text = "# Changes here will be overwritten by Copier; NEVER EDIT MANUALLY\n"
     answers_file.write_text(text + yaml.safe_dump(answers, sort_keys=True), encoding="utf-8")
 
 
+def pairs(args: list[str], flag: str) -> dict[str, str]:
+    """The KEY=VALUE arguments that follow each `flag` in `args`."""
+    values = [args[i + 1] for i, arg in enumerate(args[:-1]) if arg == flag]
+    return dict(value.split("=", 1) for value in values)
+
+
 def main(argv: list[str]) -> int:
     """Run the migration named by `argv[0]` (see the module's docstring); its exit status."""
     command, answers_file, *args = argv
-    if command == "check-answers":
-        return check_answers(Path(answers_file), json.loads(args[0]) if args else {})
-    if command == "rename-answer":
-        return rename_answer(Path(answers_file), *args)
-    if command == "default-answer":
-        return default_answer(Path(answers_file), *args)
+    if command == "before-update":
+        data, *options = args
+        defaults = {key: json.loads(value) for key, value in pairs(options, "--default").items()}
+        return before_update(
+            Path(answers_file), json.loads(data), defaults, pairs(options, "--rename")
+        )
     if command == "report-conflicts":
         return report_conflicts(Path(answers_file).resolve().parent)
     print(f"unknown migration {command!r}", file=sys.stderr)

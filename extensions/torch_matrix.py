@@ -406,13 +406,16 @@ def pins(torch_version: str, libraries: Iterable[str], *, model: Model = MODEL) 
 class Commands:
     """The shell commands a project's README, CI and messages give for one of its backends:
     `install` (run in order), `run` (prefix to run a tool in the environment), `lock`,
-    `sync` (bring an installed environment to the pins), `locked` (install exactly the lock,
-    failing when it is stale: CI) and `reinstall` (put the configured torch build back)."""
+    `sync` (bring an installed environment to the pins), `relock` (after an update: re-lock,
+    then sync, in the project's folder, from a shell without the environment activated),
+    `locked` (install exactly the lock, failing when it is stale: CI) and `reinstall` (put
+    the configured torch build back)."""
 
     install: tuple[str, ...]
     run: str
     lock: str
     sync: str
+    relock: str
     locked: str
     reinstall: str
 
@@ -424,11 +427,7 @@ def commands(
     backends (default: a one-backend project). Raises ValueError for another manager."""
     extra = backend.extra if backend else ""
     if package_manager == "uv":
-        sync = f"uv sync --extra {extra}" if extra else "uv sync"
-        locked = sync.replace("uv sync", "uv sync --locked")
-        return Commands(
-            (sync,), "uv run ", "uv lock", sync, locked, f"{sync} --reinstall-package torch"
-        )
+        return _uv_commands(extra)
     if package_manager == "poetry":
         option = f" --extras {extra}" if extra else ""
         return Commands(
@@ -436,12 +435,27 @@ def commands(
             run="poetry run ",
             lock="poetry lock",
             sync=f"poetry install{option}",
+            relock=f"poetry lock && poetry install{option}",
             locked=f"poetry check --lock && poetry sync{option}",
             reinstall=f"poetry sync{option}",
         )
     if package_manager == "pip":
         return _pip_commands(python_version, backend)
     raise ValueError(f"Use one of {', '.join(MANAGERS)}: '{package_manager}' is not a manager")
+
+
+def _uv_commands(extra: str) -> Commands:
+    """uv's `Commands` for the backend of the optional dependency set `extra` ("": none)."""
+    sync = f"uv sync --extra {extra}" if extra else "uv sync"
+    return Commands(
+        install=(sync,),
+        run="uv run ",
+        lock="uv lock",
+        sync=sync,
+        relock=f"uv lock && {sync}",
+        locked=sync.replace("uv sync", "uv sync --locked"),
+        reinstall=f"{sync} --reinstall-package torch",
+    )
 
 
 def _pip_commands(python_version: str, backend: configs.Backend | None) -> Commands:
@@ -459,6 +473,7 @@ def _pip_commands(python_version: str, backend: configs.Backend | None) -> Comma
         run="",
         lock="",
         sync=" && ".join(pip_installs),
+        relock=" && ".join([". .venv/bin/activate", *pip_installs]),
         locked=" && ".join(pip_installs),
         reinstall=f"pip install --force-reinstall --no-deps -r {requirements}",
     )

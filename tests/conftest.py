@@ -1,6 +1,12 @@
+import shutil
+import tempfile
+from pathlib import Path
+
 import pytest
 
 from tests.pytorch_index import IndexContent, StandInIndex, download_real_cpu_torch
+
+REAL_WHEELS = pytest.StashKey[list[Path]]()
 
 
 @pytest.fixture(scope="session")
@@ -10,14 +16,24 @@ def stand_in_index():
         yield index
 
 
-@pytest.fixture(scope="session")
-def real_cpu_index(tmp_path_factory):
-    """The stand-in index, with the real torch 2.13.0 CPU wheel for Python 3.11 (and what it
-    depends on) on its CPU page in place of the stub, as the real index serves it. Fails
-    (never skips) when the wheel cannot be had."""
+def pytest_collection_finish(session):
+    """When a selected test needs the real CPU torch, get it before any test runs: a run that
+    cannot have it stops at once, saying what it needs (and never fetches a CUDA build)."""
+    if not any("real_cpu_index" in getattr(item, "fixturenames", ()) for item in session.items):
+        return
+    destination = Path(tempfile.mkdtemp(prefix="real-cpu-torch-"))
+    session.config.add_cleanup(lambda: shutil.rmtree(destination, ignore_errors=True))
     try:
-        wheels = download_real_cpu_torch(tmp_path_factory.mktemp("real-wheels"))
+        session.config.stash[REAL_WHEELS] = download_real_cpu_torch(destination)
     except RuntimeError as error:
-        pytest.fail(str(error))
+        pytest.exit(str(error), returncode=pytest.ExitCode.TESTS_FAILED)
+
+
+@pytest.fixture(scope="session")
+def real_cpu_index(request):
+    """The stand-in index, with the real torch 2.13.0 CPU wheel for Python 3.11 (and what it
+    depends on, fetched at session start) on its CPU page in place of the stub, as the real
+    index serves it."""
+    wheels = request.config.stash[REAL_WHEELS]
     with StandInIndex(IndexContent(real_wheels={"cpu": wheels})) as index:
         yield index

@@ -24,6 +24,7 @@ import base64
 import hashlib
 import html
 import io
+import os
 import re
 import subprocess
 import sys
@@ -41,7 +42,7 @@ from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name, parse_wheel_filename
 from packaging.version import Version
 
-from extensions.index_model import MODEL, Model, Release, family_of
+from extensions.index_model import MODEL, Model, Release, family_of, index_url
 from extensions.index_model import VARIANT_PLACEHOLDER as VARIANT
 from tests.pypi_stand_in import _byte_range
 
@@ -256,19 +257,52 @@ def real_cpu_index_content(destination: Path) -> IndexContent:
     return IndexContent(model=empty, real_wheels={"cpu": download_real_cpu_torch(destination)})
 
 
-def download_real_cpu_torch(destination: Path) -> list[Path]:
+# The real wheel the end-to-end runs use, named by its label: only the CPU build can match, so
+# no source can hand over PyPI's CUDA build (2.6 GB with its nvidia-* wheels).
+REAL_TORCH = "torch==2.13.0+cpu"
+
+
+def real_torch_sources() -> list[tuple[str, dict[str, str]]]:
+    """Where the real wheel is looked for, in order, as (name, pip environment): the PyTorch CPU
+    index from the model (as a user's pip gets it; no local configuration), then this
+    machine's pip configuration (a local store or a mirror)."""
+    cpu_index = index_url(MODEL.index_url, "cpu")
+    return [
+        (
+            f"the PyTorch CPU index {cpu_index}",
+            {"PIP_CONFIG_FILE": os.devnull, "PIP_INDEX_URL": cpu_index},
+        ),
+        ("this machine's pip configuration (a local store or mirror)", {}),
+    ]
+
+
+def download_real_cpu_torch(
+    destination: Path, sources: list[tuple[str, dict[str, str]]] | None = None
+) -> list[Path]:
     """The real torch 2.13.0 CPU wheel for Python 3.11 and its dependencies, as the real CPU
-    index serves them. A user's pip gets it from the PyTorch CPU index; these machines hold
-    the +cpu build locally, and the machine's pip configuration finds it."""
+    index serves them, from the first of `sources` (default: `real_torch_sources()`) that has
+    it. Raises RuntimeError saying what the run needs and what each source answered."""
     pip = [str(Path(sys.base_prefix) / "bin" / "python3.11"), "-m", "pip"]
-    command = [*pip, "download", "--only-binary=:all:", "torch==2.13.0", "-d", str(destination)]
-    result = subprocess.run(command, capture_output=True, text=True)
-    if result.returncode or not list(destination.glob("torch-2.13.0+cpu-*.whl")):
-        raise RuntimeError(
-            f"The real CPU torch 2.13.0 wheel could not be had (`{' '.join(map(str, command))}`):"
-            f"\n{result.stdout}{result.stderr}"
-        )
-    return sorted(destination.iterdir())
+    answers = []
+    for name, pip_env in sources if sources is not None else real_torch_sources():
+        env = {**os.environ, "PIP_DISABLE_PIP_VERSION_CHECK": "1", "PIP_RETRIES": "1"}
+        if pip_env:  # a source of its own: none of the machine's pip settings
+            env = {k: v for k, v in env.items() if not k.startswith("PIP_")} | pip_env
+        command = [*pip, "download", "--only-binary=:all:", REAL_TORCH, "-d", str(destination)]
+        result = subprocess.run(command, capture_output=True, text=True, env=env)
+        if not result.returncode and list(destination.glob("torch-2.13.0+cpu-*.whl")):
+            return sorted(destination.iterdir())
+        unreachable = "Failed to establish a new connection" in result.stderr
+        said = "unreachable" if unreachable else (result.stderr.strip().splitlines() or ["?"])[-1]
+        answers.append(f"  {name}: {said}")
+        for leftover in destination.iterdir():
+            leftover.unlink()
+    raise RuntimeError(
+        "The real-torch tests (markers e2e, tools) need torch 2.13.0+cpu for CPython 3.11 on "
+        "Linux x86_64 and its dependencies: reach the PyTorch CPU index, or configure pip with "
+        "a local store or mirror that holds them (pip's find-links or index-url). Tried:\n"
+        + "\n".join(answers)
+    )
 
 
 @dataclass

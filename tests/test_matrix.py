@@ -282,10 +282,29 @@ def test_an_update_with_a_list_answer_on_the_command_line_is_checked_as_a_list(t
         "torch_version: '2.13.0'\ntorch_backend: cu132\npython_version: '3.11'\n"
         "torch_libraries: [torchaudio]\nextra_backends: []\n"
     )
-    assert migrate.check_answers(answers_file, {}) == 1  # torchaudio has no cu132 build
-    assert migrate.check_answers(answers_file, {"torch_libraries": "[]"}) == 0
+    assert migrate.before_update(answers_file, {}, {}, {}) == 1  # torchaudio has no cu132 build
+    assert migrate.before_update(answers_file, {"torch_libraries": "[]"}, {}, {}) == 0
     both = {"torch_libraries": "[]", "extra_backends": '["cpu"]'}
-    assert migrate.check_answers(answers_file, both) == 0
+    assert migrate.before_update(answers_file, both, {}, {}) == 0
+
+
+def test_a_refused_update_writes_no_carried_answer(tmp_path):
+    """A project made before `extra_backends` whose answers no longer fit: the answer the
+    update would carry over (`extra_backends: []`) is not written, nor is a renamed one."""
+    answers_file = tmp_path / ".copier-answers.yml"
+    text = (
+        "compute_backend: cu132\ntorch_version: '2.13.0'\npython_version: '3.11'\n"
+        "torch_libraries: [torchaudio]\n"
+    )
+    answers_file.write_text(text)
+    migration = ({}, {"extra_backends": []}, {"compute_backend": "torch_backend"})
+    assert migrate.before_update(answers_file, *migration) == 1
+    assert answers_file.read_text() == text
+    migration[0]["torch_libraries"] = "[]"
+    assert migrate.before_update(answers_file, *migration) == 0
+    carried = yaml.safe_load(answers_file.read_text())
+    assert carried["torch_backend"] == "cu132" and carried["extra_backends"] == []
+    assert "compute_backend" not in carried
 
 
 def test_torchcodec_joins_torchaudio_only_where_every_backend_has_it():
@@ -333,3 +352,12 @@ def test_an_error_in_the_build_surfaces_with_its_cause(monkeypatch):
     monkeypatch.setattr(tm, "build", broken)
     with pytest.raises(KeyError, match="a bug in build"):
         tm.BuildContext.hook(None, dict(ANSWERS))
+
+
+def test_one_before_update_migration_checks_before_anything_writes():
+    """Copier runs the migrations in order and stops at the first that fails: a second
+    before-stage migration that writes (a rename, a default) would write before or without
+    the check. Such changes are options of the one `before-update` migration instead."""
+    migrations = yaml.safe_load((Path(migrate.__file__).parent.parent / "copier.yml").read_text())
+    before = [m for m in migrations["_migrations"] if "'before'" in m.get("when", "")]
+    assert [m["command"][2] for m in before] == ["before-update"]

@@ -289,17 +289,8 @@ def test_a_chain_of_two_updates(tmp_path, template):
     project.assert_untouched_files_match_a_fresh_render(tmp_path, "1.2.0")
 
 
-RENAME_MIGRATION = """_migrations:
-  - version: "1.1.0"
-    command:
-      - "{{ _copier_python }}"
-      - "{{ _copier_conf.src_path }}/extensions/migrate.py"
-      - rename-answer
-      - "{{ _copier_conf.answers_file }}"
-      - compute_backend
-      - torch_backend
-    when: "{{ _stage == 'before' }}"
-"""
+# What a release that renames a question adds to the before-update migration (README).
+RENAME = "      - --rename\n      - compute_backend=torch_backend\n"
 
 
 def test_a_renamed_question_keeps_its_answer_through_a_migration(tmp_path):
@@ -318,7 +309,10 @@ def test_a_renamed_question_keeps_its_answer_through_a_migration(tmp_path):
     for path, text in originals.items():
         path.write_text(text)
     copier_yml = repo.path / "copier.yml"
-    copier_yml.write_text(copier_yml.read_text().replace("_migrations:\n", RENAME_MIGRATION, 1))
+    text = copier_yml.read_text()
+    carried = "      - extra_backends=[]\n"
+    assert carried in text
+    copier_yml.write_text(text.replace(carried, carried + RENAME, 1))
     repo.release("1.1.0")  # ... and is torch_backend now
 
     project.update()
@@ -334,18 +328,37 @@ def named_update_command(message: str) -> list[str]:
     return [str(BIN / "copier"), *shlex.split(command)[1:]]
 
 
-def assert_refused_with_a_way_out_that_works(project: Project, expected: str) -> None:
+def assert_refused_with_a_way_out_that_works(project: Project, expected: str) -> str:
+    """The refusal, its printed command run as printed; returns the refusal's message."""
     before = {p: p.read_bytes() for p in project.path.rglob("*") if p.is_file()}
     refused = project.update_with_the_command_line("--defaults")
     message = refused.stdout + refused.stderr
     assert refused.returncode != 0
     assert f"Update with: copier update --trust --defaults {expected}\n" in message
     assert {p: p.read_bytes() for p in project.path.rglob("*") if p.is_file()} == before
+    assert git(project.path, "status", "--porcelain") == ""
 
     moved = subprocess.run(
         named_update_command(message), cwd=project.path, capture_output=True, text=True
     )
     assert moved.returncode == 0, moved.stdout + moved.stderr
+    return message
+
+
+def return_to_the_recommendation(project: Project, message: str, expected: str) -> None:
+    """The refusal said its command pins the project, and how to follow the recommendation
+    again: once the team committed the update and the recommendation fits again, that
+    command, as printed, does."""
+    [command] = re.findall(r"To follow it again when it fits: (copier update .*)", message)
+    assert command == f"copier update --trust --defaults {expected}"
+    project.commit("Update, pinned")
+    returned = subprocess.run(
+        [str(BIN / "copier"), *shlex.split(command)[1:]],
+        cwd=project.path,
+        capture_output=True,
+        text=True,
+    )
+    assert returned.returncode == 0, returned.stdout + returned.stderr
 
 
 def test_a_cuda_project_with_torchaudio_is_told_the_variant_that_has_it(tmp_path, template):
@@ -358,20 +371,30 @@ def test_a_cuda_project_with_torchaudio_is_told_the_variant_that_has_it(tmp_path
     )
     template.release("1.1.0", recommend={"cuda": "cu132"})  # torchaudio has no cu132 build
 
-    assert_refused_with_a_way_out_that_works(project, "-d torch_backend=cu130")
+    message = assert_refused_with_a_way_out_that_works(project, "-d torch_backend=cu130")
 
     assert "torchaudio==2.11.0" in project.dependencies
     assert "whl/cu130" in (project.path / "pyproject.toml").read_text()
+    assert "no longer follows the cuda family's recommended variant" in message
+    template.release("1.2.0", recommend={"cuda": "cu130"})  # torchaudio has cu130 again
+    return_to_the_recommendation(project, message, "-d torch_backend=cuda")
+    answers = yaml.safe_load((project.path / ".copier-answers.yml").read_text())
+    assert answers["torch_backend"] == "cuda"
 
 
 def test_a_rocm_project_is_told_the_torch_that_has_rocm(tmp_path, template):
     project = Project(template, tmp_path / "demo", "1.0.0", torch_backend="rocm")
     template.release("1.1.0", recommend={"torch": "2.15.0"})  # no ROCm build of 2.15.0
 
-    assert_refused_with_a_way_out_that_works(project, "-d torch_version=2.14.1")
+    message = assert_refused_with_a_way_out_that_works(project, "-d torch_version=2.14.1")
 
     assert project.dependencies[0] == "torch==2.14.1"
     assert "whl/rocm" in (project.path / "pyproject.toml").read_text()
+    assert "no longer follows the template's recommended torch" in message
+    template.release("1.2.0", recommend={"torch": "2.14.1"})  # a recommendation with ROCm
+    return_to_the_recommendation(project, message, "-d torch_version=recommended")
+    answers = yaml.safe_load((project.path / ".copier-answers.yml").read_text())
+    assert answers["torch_version"] == "recommended"
 
 
 def test_an_update_that_conflicts_with_a_team_edit_names_the_files(tmp_path, template):
