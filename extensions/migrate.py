@@ -10,6 +10,9 @@ migrate.py rename-answer ANSWERS_FILE OLD NEW
 migrate.py default-answer ANSWERS_FILE KEY JSON
     Record a new question's answer for a project made before the question existed, so that
     the update keeps the project's shape instead of taking the new question's default.
+migrate.py license-year ANSWERS_FILE
+    Record the year the project's LICENSE names as `copyright_year`, for a project made
+    before the question existed, so that an update in a later year keeps its LICENSE.
 migrate.py report-conflicts ANSWERS_FILE
     After the update: name the files where Copier left conflict markers (it exits 0 even
     then), and what to do with them.
@@ -176,6 +179,26 @@ def default_answer(answers_file: Path, key: str, value: str) -> int:
     return 0
 
 
+# The copyright line of each LICENSE the template writes: "Copyright (c) 2026 Jane",
+# "Copyright 2026 Jane", "Copyright (c) 2026, Jane".
+COPYRIGHT_YEAR = re.compile(r"^Copyright (?:\(c\) )?(\d{4})\b", flags=re.M)
+
+
+def license_year(answers_file: Path) -> int:
+    """Record `copyright_year` from the project's LICENSE when the answers lack it; nothing
+    when they have it, or when there is no LICENSE with a copyright line (the question's
+    default, this year, applies). Returns 0."""
+    answers = yaml.safe_load(answers_file.read_text(encoding="utf-8"))
+    license_file = answers_file.parent / "LICENSE"
+    if "copyright_year" in answers or not license_file.is_file():
+        return 0
+    found = COPYRIGHT_YEAR.search(license_file.read_text(encoding="utf-8", errors="replace"))
+    if found:
+        answers["copyright_year"] = int(found.group(1))
+        _write_answers(answers_file, answers)
+    return 0
+
+
 def _write_answers(answers_file: Path, answers: dict) -> None:
     text = "# Changes here will be overwritten by Copier; NEVER EDIT MANUALLY\n"
     answers_file.write_text(text + yaml.safe_dump(answers, sort_keys=True), encoding="utf-8")
@@ -189,6 +212,8 @@ def main(argv: list[str]) -> int:
         return rename_answer(Path(answers_file), *args)
     if command == "default-answer":
         return default_answer(Path(answers_file), *args)
+    if command == "license-year":
+        return license_year(Path(answers_file))
     if command == "report-conflicts":
         return report_conflicts(Path(answers_file).resolve().parent)
     print(f"unknown migration {command!r}", file=sys.stderr)
