@@ -1,6 +1,13 @@
 import pytest
 
 from tests.pytorch_index import IndexContent, StandInIndex, download_real_cpu_torch
+from tests.tools import template_copy
+
+
+def pytest_configure(config):
+    """pytest-copie's `copie` renders from the process's copy of the template (see
+    `template_copy`): the same files, without a clone of the repository per render."""
+    config.option.template = str(template_copy())
 
 
 @pytest.fixture(scope="session")

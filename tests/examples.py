@@ -46,7 +46,7 @@ MACHINE_LINES = {
 def render_example(name: str, destination: Path) -> Path:
     """Render the example `name` (a key of ANSWERS) into `destination` (which must not
     exist), with the answers file's machine-dependent lines as placeholders. Returns it."""
-    render(destination, **COMMON, **ANSWERS[name])
+    render(destination, TEMPLATE, **COMMON, **ANSWERS[name])
     answers = destination / ANSWERS_FILE
     text = answers.read_text()
     for key, placeholder in MACHINE_LINES.items():
