@@ -5,11 +5,9 @@
 version label and platform tags of each variant and platform (unlabeled where the model says
 so), torch's real Requires-Dist shape (the index-only triton packages, served only on their
 variant's page), the libraries' Requires-Python exclusions, and HTTP 403 for a page that does
-not exist. Like the real index it honours `Range` on wheels (206 and `Content-Range`), so a
-wheel's METADATA can be read without the wheel; it does not advertise it (`Accept-Ranges`), so
-resolvers download whole stubs as before. `IndexContent.requests` logs each wheel request.
-The wheels are tiny stubs; real wheels (e.g. a real CPU torch) can be served beside them from a
-folder.
+not exist. Like the real index it honours `Range` on wheels, so a wheel's METADATA can be read
+without the wheel (the HTTP, Range and request log: tests/stand_in_server.py). The wheels are
+tiny stubs; real wheels (e.g. a real CPU torch) can be served beside them from a folder.
 
 `HostileIndex` stands for a project's default index (PyPI): it passes every page through to
 the real PyPI, except that it serves its own torch, torchvision, torchaudio and index-only
@@ -26,15 +24,14 @@ import html
 import io
 import subprocess
 import sys
-import threading
 import urllib.error
 import urllib.request
 import zipfile
 from dataclasses import dataclass, field
+from email.message import Message
 from functools import cached_property
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from urllib.parse import quote, unquote
+from urllib.parse import quote
 
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name, parse_wheel_filename
@@ -42,7 +39,7 @@ from packaging.version import Version
 
 from extensions.index_model import Model, Release, family_of
 from extensions.torch_matrix import model as template_model
-from tests.pypi_stand_in import _byte_range
+from tests.stand_in_server import FORBIDDEN, NOT_FOUND, Content, Response, StandInServer
 
 PYTORCH_INDEX = "pytorch-index"  # the Summary of the stand-in PyTorch index's stubs
 HOSTILE = "hostile"  # ... and of the hostile default index's
@@ -177,14 +174,12 @@ def release_stubs(release: Release, model: Model) -> dict[tuple[str, str], list[
 
 
 @dataclass
-class IndexContent:
-    """Files per (variant, package): stub wheels derived from a model, plus real ones."""
+class IndexContent(Content):
+    """Files per (variant, package): stub wheels derived from a model, plus real ones, served
+    under `/whl/<variant>/` as the PyTorch index serves them."""
 
     model: Model = field(default_factory=template_model)
     real_wheels: dict[str, list[Path]] = field(default_factory=dict)  # variant -> files
-    faults: dict[str, tuple[int, str]] = field(default_factory=dict)  # path -> (status, body)
-    # Each wheel request: (variant/filename, its Range header, the status answered).
-    requests: list[tuple[str, str | None, int]] = field(default_factory=list)
     _hashes: dict[tuple[str, str], str] = field(default_factory=dict, repr=False)
 
     @cached_property
@@ -237,9 +232,54 @@ class IndexContent:
             self._hashes[key] = hashlib.sha256(self.wheel(variant, filename)).hexdigest()
         return self._hashes[key]
 
-    def upstream(self, package: str) -> tuple[int, bytes] | None:
+    def upstream(self, package: str) -> Response | None:
         """A page to pass through from elsewhere (None: this index has no such page)."""
         return None
+
+    prefix = "/whl"  # the path above the roots (the variants)
+
+    @property
+    def url_path(self) -> str:
+        return self.prefix
+
+    def root_page(self) -> Response:
+        """The root lists the variants, as https://download.pytorch.org/whl/ does."""
+        return html_page([f"{root}/" for root in sorted(self.roots())])
+
+    def answer(self, path: str, headers: Message) -> Response:
+        parts = [part for part in path.split("/") if part]
+        if self.prefix and parts[:1] == [self.prefix.strip("/")]:
+            parts = parts[1:]
+        if not parts:
+            return self.root_page()
+        root, *rest = parts
+        if root not in self.roots() or len(rest) > 1:
+            return FORBIDDEN
+        if not rest:
+            return html_page([f"{package}/" for package in self.packages(root)])
+        [name] = rest
+        if name.endswith(".whl"):
+            data = self.wheel(root, name)
+            if data is None:
+                return NOT_FOUND
+            return Response(200, data, "application/octet-stream", ranges=True)
+        if files := self.files(root, name):
+            # Like the real index: absolute links, %2B for '+', a sha256 fragment.
+            links = [
+                f"{self.prefix}/{root}/{quote(file)}#sha256={self.sha256(root, file)}"
+                for file in files
+            ]
+            return html_page(links, names=files)
+        return self.upstream(name) or FORBIDDEN
+
+
+def html_page(links: list[str], names: list[str] | None = None) -> Response:
+    """A PEP 503 page of anchors."""
+    anchors = "\n".join(
+        f'<a href="{html.escape(link)}">{html.escape(name)}</a><br/>'
+        for link, name in zip(links, names or links, strict=True)
+    )
+    return Response(200, f"<!DOCTYPE html>\n<html><body>\n{anchors}\n</body></html>\n".encode())
 
 
 def real_cpu_index_content(destination: Path) -> IndexContent:
@@ -271,6 +311,7 @@ class HostileContent(IndexContent):
 
     upstream_url: str = ""
     higher: str = "99.0"
+    prefix = ""  # its one root, `simple`, is the URL's path
 
     @cached_property
     def stubs(self) -> dict[tuple[str, str], dict[str, Stub]]:
@@ -300,13 +341,20 @@ class HostileContent(IndexContent):
     def roots(self) -> set[str]:
         return {"simple"}
 
-    def upstream(self, package: str) -> tuple[int, bytes] | None:
+    @property
+    def url_path(self) -> str:
+        return "/simple"
+
+    def root_page(self) -> Response:
+        return FORBIDDEN
+
+    def upstream(self, package: str) -> Response | None:
         request = urllib.request.Request(f"{self.upstream_url.rstrip('/')}/{package}/")
         try:
             with urllib.request.urlopen(request, timeout=60) as response:
-                return response.status, response.read()
+                return Response(response.status, response.read())
         except urllib.error.HTTPError as error:
-            return error.code, error.read()
+            return Response(error.code, error.read())
 
 
 def cuda_requirements(build: str) -> tuple[str, ...]:
@@ -316,106 +364,9 @@ def cuda_requirements(build: str) -> tuple[str, ...]:
     return (f'nvidia-cublas-cu{major}==13.0.0; platform_system == "Linux"',)
 
 
-def _handler(content: IndexContent):
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self):  # noqa: N802 - the http.server API
-            if self.path in content.faults:
-                status, body = content.faults[self.path]
-                return self._send(status, body.encode(), "text/html")
-            parts = [unquote(p) for p in self.path.split("?")[0].split("/") if p]
-            if parts[:1] == ["whl"]:
-                parts = parts[1:]
-            if not parts and not isinstance(content, HostileContent):
-                # The root lists the variants, as https://download.pytorch.org/whl/ does.
-                return self._page([f"{root}/" for root in sorted(content.roots())])
-            if not parts or parts[0] not in content.roots():
-                return self._send(403, b"Forbidden", "text/plain")
-            root = parts[0]
-            prefix = "/whl" if root != "simple" else ""
-            if len(parts) == 1:
-                return self._page([f"{p}/" for p in content.packages(root)])
-            if len(parts) == 2 and parts[1].endswith(".whl"):
-                return self._wheel(root, parts[1])
-            if len(parts) == 2 and (files := content.files(root, parts[1])):
-                # Like the real index: absolute links, %2B for '+', a sha256 fragment.
-                links = [
-                    f"{prefix}/{root}/{quote(name)}#sha256={content.sha256(root, name)}"
-                    for name in files
-                ]
-                return self._page(links, names=files)
-            if len(parts) == 2 and (passed := content.upstream(parts[1])):
-                return self._send(passed[0], passed[1], "text/html")
-            return self._send(403, b"Forbidden", "text/plain")
-
-        def _wheel(self, root, filename):
-            data = content.wheel(root, filename)
-            asked = self.headers.get("Range")
-            span = _byte_range(asked, len(data)) if data is not None else None
-            status = 404 if data is None else 206 if span else 200
-            content.requests.append((f"{root}/{filename}", asked, status))
-            if data is None:
-                return self._send(404, b"Not Found", "text/plain")
-            if span is None:
-                return self._send(200, data, "application/octet-stream")
-            first, last = span
-            if first >= len(data) or first > last:
-                headers = {"Content-Range": f"bytes */{len(data)}"}
-                return self._send(416, b"", "text/plain", headers)
-            headers = {"Content-Range": f"bytes {first}-{last}/{len(data)}"}
-            return self._send(206, data[first : last + 1], "application/octet-stream", headers)
-
-        def _page(self, links, names=None):
-            anchors = "\n".join(
-                f'<a href="{html.escape(link)}">{html.escape(name)}</a><br/>'
-                for link, name in zip(links, names or links, strict=True)
-            )
-            body = f"<!DOCTYPE html>\n<html><body>\n{anchors}\n</body></html>\n"
-            self._send(200, body.encode(), "text/html")
-
-        def do_HEAD(self):  # noqa: N802
-            self.head_only = True
-            self.do_GET()
-
-        def _send(self, status, body, content_type, headers=None):
-            self.send_response(status)
-            self.send_header("Content-Type", content_type)
-            self.send_header("Content-Length", str(len(body)))
-            for key, value in (headers or {}).items():
-                self.send_header(key, value)
-            self.end_headers()
-            if not getattr(self, "head_only", False):
-                self.wfile.write(body)
-
-        def log_message(self, *args):
-            pass
-
-    return Handler
-
-
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-
-    def handle_error(self, request, client_address):
-        # A resolver may drop a download once it has read what it needs: not an error.
-        if not isinstance(sys.exc_info()[1], ConnectionError):
-            super().handle_error(request, client_address)
-
-
-class StandInIndex:
-    """`with StandInIndex() as index:` serves on 127.0.0.1; `index.url` is the `/whl` base
-    (`/simple` for a `HostileContent`)."""
+class StandInIndex(StandInServer):
+    """`with StandInIndex() as index:` serves the model's index on 127.0.0.1 (or `content`);
+    `index.url` is the `/whl` base (`/simple` for a `HostileContent`)."""
 
     def __init__(self, content: IndexContent | None = None):
-        self.content = content or IndexContent()
-        self.server = _Server(("127.0.0.1", 0), _handler(self.content))
-        root = "simple" if isinstance(self.content, HostileContent) else "whl"
-        self.url = f"http://127.0.0.1:{self.server.server_port}/{root}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    def __enter__(self) -> StandInIndex:
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        super().__init__(content or IndexContent())

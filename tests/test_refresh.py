@@ -20,8 +20,9 @@ from packaging.version import Version
 from extensions.index_model import load_model
 from extensions.torch_matrix import FACTS_PATH, MATRIX_PATH, load_facts, load_matrix
 from maintainers import refresh
-from tests.pypi_stand_in import PyPIContent, Release, StandInPyPI, recorded_pypi
+from tests.pypi_stand_in import PyPIContent, Release, recorded_pypi
 from tests.pytorch_index import TORCH_PYPI_REQUIRES, IndexContent, StandInIndex
+from tests.stand_in_server import Response, StandInServer
 
 RECORDED = Path(__file__).with_name("data") / "pypi_facts.yml"
 PYPI_FACTS = yaml.safe_load(RECORDED.read_text())
@@ -124,19 +125,19 @@ def test_against_up_to_date_sources_check_finds_no_drift(files):
     read by range (206), never by downloading the wheel."""
     before = snapshot(files)
     content = index_content()
-    with StandInIndex(content) as index, StandInPyPI(pypi_content()) as pypi:
+    with StandInIndex(content) as index, StandInServer(pypi_content()) as pypi:
         outcome = run(files, index, pypi, check=True)
     assert (outcome.drift, outcome.lines) == (False, [])
     assert snapshot(files) == before
-    read = {path.split("/")[0] for path, _, _ in content.requests}
-    assert {"rocm7.2", "xpu", "cu130"} <= read
-    assert {status for _, _, status in content.requests} == {206}
+    wheels = [request for request in content.requests if request.path.endswith(".whl")]
+    assert {"rocm7.2", "xpu", "cu130"} <= {request.path.split("/")[2] for request in wheels}
+    assert {request.status for request in wheels} == {206}
 
 
 def test_check_reports_a_new_release_and_writes_nothing(files):
     before = snapshot(files)
     pypi_16, content = with_new_release()
-    with StandInIndex(content) as index, StandInPyPI(pypi_content(pypi_16)) as pypi:
+    with StandInIndex(content) as index, StandInServer(pypi_content(pypi_16)) as pypi:
         outcome = run(files, index, pypi, check=True)
     assert outcome.drift
     assert "+ torch 2.16.0: cpu, cu132; Python 3.11-3.15" in outcome.lines
@@ -149,7 +150,7 @@ def test_check_reports_a_new_variant(files):
     before = snapshot(files)
     matrix, facts = copy.deepcopy(load_matrix()), copy.deepcopy(load_facts())
     matrix["releases"]["2.15.0"]["variants"].append("rocm7.14")
-    with StandInIndex(index_content(matrix, facts)) as index, StandInPyPI(pypi_content()) as pypi:
+    with StandInIndex(index_content(matrix, facts)) as index, StandInServer(pypi_content()) as pypi:
         outcome = run(files, index, pypi, check=True)
     assert outcome.drift
     assert any("2.15.0: the index serves rocm7.14" in line for line in outcome.lines)
@@ -166,7 +167,7 @@ def test_check_reports_a_library_patch(files):
     patch = Release("torchvision", "0.29.3", tags, ("torch>=2.14.0",), ">=3.10,!=3.14.1")
     with (
         StandInIndex(index_content(matrix)) as index,
-        StandInPyPI(pypi_content(patch)) as pypi,
+        StandInServer(pypi_content(patch)) as pypi,
     ):
         outcome = run(files, index, pypi, check=True)
     assert outcome.drift
@@ -177,7 +178,7 @@ def test_check_reports_a_library_patch(files):
 
 def test_refresh_adds_a_new_release_and_keeps_the_human_choices(files):
     pypi_16, content = with_new_release()
-    with StandInIndex(content) as index, StandInPyPI(pypi_content(pypi_16)) as pypi:
+    with StandInIndex(content) as index, StandInServer(pypi_content(pypi_16)) as pypi:
         outcome = run(files, index, pypi)
         assert run(files, index, pypi, check=True).drift is False  # deterministic
     new = yaml.safe_load((files / MATRIX_PATH.name).read_text())
@@ -245,7 +246,7 @@ def test_check_reports_an_index_only_dependency_the_index_now_declares_otherwise
     facts = copy.deepcopy(load_facts())
     planted = "triton-rocm==3.7.9; platform_system == 'Linux' and python_version < '3.15'"
     facts["releases"]["2.13.0"]["index_requires"]["rocm"] = [planted]
-    with StandInIndex(index_content(facts=facts)) as index, StandInPyPI(pypi_content()) as pypi:
+    with StandInIndex(index_content(facts=facts)) as index, StandInServer(pypi_content()) as pypi:
         outcome = run(files, index, pypi, check=True)
     assert outcome.drift
     drift = [line for line in outcome.lines if "index_requires" in line]
@@ -276,7 +277,7 @@ def test_refresh_writes_a_new_releases_index_only_dependencies_from_its_metadata
     facts["releases"]["2.16.0"] = {**facts["releases"]["2.15.0"], "index_requires": planted}
     with (
         StandInIndex(index_content(matrix, facts)) as index,
-        StandInPyPI(pypi_content(pypi_16)) as pypi,
+        StandInServer(pypi_content(pypi_16)) as pypi,
     ):
         run(files, index, pypi)
         assert run(files, index, pypi, check=True).drift is False
@@ -290,29 +291,29 @@ def test_refresh_writes_a_new_releases_index_only_dependencies_from_its_metadata
 
 
 def test_refresh_moves_a_recommendation_only_when_told(files):
-    with StandInIndex(index_content()) as index, StandInPyPI(pypi_content()) as pypi:
+    with StandInIndex(index_content()) as index, StandInServer(pypi_content()) as pypi:
         outcome = run(files, index, pypi, recommend={"cuda": "cu132"})
     assert yaml.safe_load((files / MATRIX_PATH.name).read_text())["recommended"]["cuda"] == "cu132"
     assert "~ recommended cuda: cu130 -> cu132" in outcome.lines
 
 
-PARTIAL = "<!DOCTYPE html><html><body></body></html>"
+PARTIAL = b"<!DOCTYPE html><html><body></body></html>"
 FAULTS = {
     "unreachable index": ({"index_url": "http://127.0.0.1:9/whl"}, "cannot reach"),
-    "server error": ({"faults": {"/whl/cu130/torch/": (500, "oops")}}, "HTTP 500"),
+    "server error": ({"faults": {"/whl/cu130/torch/": Response(500, b"oops")}}, "HTTP 500"),
     "a variant's page lists no wheels": (
-        {"faults": {"/whl/cu126/torch/": (200, PARTIAL)}},
+        {"faults": {"/whl/cu126/torch/": Response(200, PARTIAL)}},
         "cu126.*lists no wheels",
     ),
     "a library page lists no wheels": (
-        {"faults": {"/whl/cpu/torchvision/": (200, PARTIAL)}},
+        {"faults": {"/whl/cpu/torchvision/": Response(200, PARTIAL)}},
         "lists no wheels of torchvision",
     ),
     "a variant gone from the root": (
-        {"faults": {"/whl/": (200, '<a href="cpu/">cpu/</a>')}},
+        {"faults": {"/whl/": Response(200, b'<a href="cpu/">cpu/</a>')}},
         "no longer lists cu118, .*cu126.*refusing to drop",
     ),
-    "not an index": ({"faults": {"/whl/": (200, "<html></html>")}}, "lists no `cpu/`"),
+    "not an index": ({"faults": {"/whl/": Response(200, b"<html></html>")}}, "lists no `cpu/`"),
     "bad recommendation": ({"recommend": {"torch": "9.9"}}, "not in the matrix"),
     "unknown variant": ({"recommend": {"rocm": "rocm9.9"}}, "no rocm variant rocm9.9"),
 }
@@ -325,7 +326,7 @@ def test_a_fault_changes_nothing(files, fault):
     content = index_content(faults=given.get("faults", {}))
     with (
         StandInIndex(content) as index,
-        StandInPyPI(pypi_content()) as pypi,
+        StandInServer(pypi_content()) as pypi,
         pytest.raises(refresh.RefreshError, match=message),
     ):
         if "index_url" in given:
@@ -342,7 +343,7 @@ def test_a_missing_torch_release_on_a_variant_is_refused(files):
     matrix["releases"]["2.14.1"]["variants"].remove("cu126")
     with (
         StandInIndex(index_content(matrix)) as index,
-        StandInPyPI(pypi_content()) as pypi,
+        StandInServer(pypi_content()) as pypi,
         pytest.raises(refresh.RefreshError, match="no torch 2.14.1 on cu126.*refusing to drop"),
     ):
         run(files, index, pypi)
@@ -369,11 +370,11 @@ def test_the_command_line_check_exits_1_on_drift_and_0_when_up_to_date(files, mo
     for name in ("MATRIX_PATH", "FACTS_PATH", "README_PATH"):
         monkeypatch.setattr(refresh, name, files / getattr(refresh, name).name)
     pypi_16, content = with_new_release()
-    with StandInIndex(index_content()) as index, StandInPyPI(pypi_content()) as pypi:
+    with StandInIndex(index_content()) as index, StandInServer(pypi_content()) as pypi:
         arguments = ["--check", "--index-url", index.url, "--pypi-url", pypi.url]
         assert refresh.main(arguments) == 0
         assert "up to date" in capsys.readouterr().out
-    with StandInIndex(content) as index, StandInPyPI(pypi_content(pypi_16)) as pypi:
+    with StandInIndex(content) as index, StandInServer(pypi_content(pypi_16)) as pypi:
         arguments = ["--check", "--index-url", index.url, "--pypi-url", pypi.url]
         before = snapshot(files)
         assert refresh.main(arguments) == 1

@@ -117,10 +117,17 @@ def readme_commands(project: Path, heading: str) -> list[list[str]]:
 
 
 def pypi_simple_url() -> str:
-    """PyPI's simple index, as poetry knows it."""
-    from poetry.repositories.pypi_repository import PyPiRepository
-
-    return PyPiRepository(disable_cache=True).url
+    """PyPI's simple index: $PYPI_SIMPLE_URL, else the registry this repository's own uv.lock
+    resolved the template's tools from."""
+    if os.environ.get("PYPI_SIMPLE_URL"):
+        return os.environ["PYPI_SIMPLE_URL"]
+    registries = {
+        package["source"]["registry"]
+        for package in load_toml(TEMPLATE / "uv.lock")["package"]
+        if "registry" in package.get("source", {})
+    }
+    [registry] = registries
+    return registry
 
 
 def adapt_poetry_to_simple_api(project: Path, url: str = "") -> None:
