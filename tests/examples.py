@@ -1,11 +1,12 @@
 """The example projects in `examples/`: what the template generates, for review.
 
 `uv run python -m tests.examples` renders each example from the working tree into `examples/`
-(replacing what is there); `tests/test_examples.py` fails when a fresh render differs, so a
-change to the template, the model or the matrix shows its effect on generated files in the
-same diff. The answers are fixed (name, author, year, versions where the recommendation has
-no such build), and the answers file's two machine-dependent lines, the template's path and
-commit, are written as placeholders.
+(replacing what is there; with a FOLDER argument, into that folder instead);
+`tests/test_examples.py` fails when a fresh render differs, so a change to the template, the
+model or the matrix shows its effect on generated files in the same diff. The answers are
+fixed (name, author, year, versions where the recommendation has no such build), and the
+answers file's two machine-dependent lines, the template's path and commit, are written as
+placeholders.
 """
 
 from __future__ import annotations
@@ -81,15 +82,16 @@ def committable_files_of(folder: Path) -> dict[str, bytes]:
     }
 
 
-def main() -> int:
-    """Replace `examples/` with fresh renders of every example."""
-    if EXAMPLES.exists():
-        shutil.rmtree(EXAMPLES)
+def main(argv: list[str]) -> int:
+    """Replace `examples/` (or the folder given) with fresh renders of every example."""
+    folder = Path(argv[0]) if argv else EXAMPLES
+    if folder.exists():
+        shutil.rmtree(folder)
     for name in ANSWERS:
-        render_example(name, EXAMPLES / name)
-        print(f"examples/{name}")
+        render_example(name, folder / name)
+        print(folder / name)
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(sys.argv[1:]))
