@@ -181,6 +181,7 @@ class IndexContent(Content):
     model: Model = field(default_factory=template_model)
     real_wheels: dict[str, list[Path]] = field(default_factory=dict)  # variant -> files
     _hashes: dict[tuple[str, str], str] = field(default_factory=dict, repr=False)
+    prefix = "/whl"  # the path above the roots (the variants); not a field
 
     @cached_property
     def stubs(self) -> dict[tuple[str, str], dict[str, Stub]]:
@@ -235,8 +236,6 @@ class IndexContent(Content):
     def upstream(self, package: str) -> Response | None:
         """A page to pass through from elsewhere (None: this index has no such page)."""
         return None
-
-    prefix = "/whl"  # the path above the roots (the variants)
 
     @property
     def url_path(self) -> str:
@@ -311,7 +310,7 @@ class HostileContent(IndexContent):
 
     upstream_url: str = ""
     higher: str = "99.0"
-    prefix = ""  # its one root, `simple`, is the URL's path
+    prefix = ""  # its one root, `simple`, is the URL's path; not a field
 
     @cached_property
     def stubs(self) -> dict[tuple[str, str], dict[str, Stub]]:

@@ -88,6 +88,7 @@ INVALID = [
     ({"pytorch_index_url": "https://зеркало.example/whl"}, "Percent-encode"),
     ({"pytorch_index_url": "https://mirror.example/whl\\"}, "Percent-encode"),
     ({"pytorch_index_url": ""}, "Give an http(s) URL"),
+    ({"copyright_year": 26}, "Give a four-digit year"),
 ]
 # Questions with choices: a valid choice made hostile is refused, naming the question.
 CHOICES = {
