@@ -319,6 +319,12 @@ def answer_type_error(name: str, value: object, question: Mapping[str, Any]) -> 
         if isinstance(value, (bool, str)):
             return ""
         return f"Answer {name} with true or false: {shown} is not one."
+    if question.get("type") == "int":
+        if isinstance(value, int) and not isinstance(value, bool):
+            return ""
+        if isinstance(value, str) and value.strip().isdigit():  # `-d NAME=2026`
+            return ""
+        return f"Answer {name} with a whole number: {shown} is not one."
     if question.get("multiselect"):
         items = value
         if isinstance(value, str):

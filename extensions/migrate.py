@@ -5,7 +5,8 @@ migrate.py before-update ANSWERS_FILE DATA_JSON [--default KEY=JSON ...] [--rena
     (a renamed question's answer under its new name; a question added since the project was
     made answered with KEY's JSON value, so the update keeps the project's shape instead of
     taking the new default), plus the `-d` answers, are checked (`torch_backend=auto` as
-    the backend this machine takes) against the new matrix. When
+    the backend this machine takes) against the new matrix; a project made before
+    `copyright_year` existed keeps the year its LICENSE names. When
     one no longer fits (an explicit torch version, variant, Python), the update stops, naming
     the command that fits, and nothing is written; Copier would otherwise silently replace it
     by its default. Only when every check passed are the carried answers written.
@@ -151,6 +152,7 @@ def before_update(
         for key, value in data.items()
     }
     recorded = yaml.safe_load(answers_file.read_text(encoding="utf-8"))
+    defaults = {**license_year(answers_file.parent), **defaults}
     carried = carried_answers(recorded, defaults, renames)
     answers = {**carried, **data}
     torch_version = answers.get("torch_version", RECOMMENDED)
@@ -235,6 +237,22 @@ def report_conflicts(project: Path) -> int:
             file=sys.stderr,
         )
     return 0
+
+
+# The copyright line of each LICENSE the template writes: "Copyright (c) 2026 Jane",
+# "Copyright 2026 Jane", "Copyright (c) 2026, Jane".
+COPYRIGHT_YEAR = re.compile(r"^Copyright (?:\(c\) )?(\d{4})\b", flags=re.M)
+
+
+def license_year(project: Path) -> dict[str, int]:
+    """`{"copyright_year": YEAR}` from the project's LICENSE, for a project made before the
+    question existed (its LICENSE keeps its year); {} when there is no LICENSE with a
+    copyright line (the question's default, this year, applies)."""
+    license_file = project / "LICENSE"
+    if not license_file.is_file():
+        return {}
+    found = COPYRIGHT_YEAR.search(license_file.read_text(encoding="utf-8", errors="replace"))
+    return {"copyright_year": int(found.group(1))} if found else {}
 
 
 def _write_answers(answers_file: Path, answers: Mapping[str, Any]) -> None:

@@ -5,6 +5,14 @@ from pathlib import Path
 import pytest
 
 from tests.pytorch_index import IndexContent, StandInIndex, download_real_cpu_torch
+from tests.tools import template_copy
+
+
+def pytest_configure(config):
+    """pytest-copie's `copie` renders from the process's copy of the template (see
+    `template_copy`): the same files, without a clone of the repository per render."""
+    config.option.template = str(template_copy())
+
 
 REAL_WHEELS = pytest.StashKey[list[Path]]()
 

@@ -3,11 +3,10 @@
 Projects come from a small typed description (`Release`: name, version, wheel tags,
 Requires-Dist, Requires-Python). `/simple/<project>/` answers PEP 691 JSON to a client that
 asks for it (`Accept`) and PEP 503 HTML otherwise; the wheels under `/files/` are real zip
-archives (modules first, `*.dist-info` last, as wheels are built) and are served with HTTP
-Range support (`bytes=a-b`, `bytes=a-`, `bytes=-n`) unless `ranges=False`. With `pep658=True`
-each wheel has its METADATA beside it (`<wheel>.metadata`) and the listing says so. The server
-counts the bytes it sends per path, so a test can tell a range read from a download. It runs
-on daemon threads: it stops with the test process if a test does not stop it.
+archives (modules first, `*.dist-info` last, as wheels are built) and honour Range unless
+`ranges=False`. With `pep658=True` each wheel has its METADATA beside it (`<wheel>.metadata`)
+and the listing says so. `StandInServer(PyPIContent([...]))` serves it (tests/stand_in_server.py:
+the HTTP, Range, faults, and the log of requests and bytes sent).
 """
 
 from __future__ import annotations
@@ -17,15 +16,14 @@ import hashlib
 import html
 import json
 import random
-import threading
 import zipfile
-from collections import Counter
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from email.message import Message
 from io import BytesIO
-from urllib.parse import unquote
 
 from packaging.utils import canonicalize_name
+
+from tests.stand_in_server import NOT_FOUND, Content, Response
 
 JSON_TYPE = "application/vnd.pypi.simple.v1+json"
 LINUX_X86 = "manylinux_2_28_x86_64"
@@ -92,16 +90,13 @@ def _urlsafe_sha256(data: bytes) -> str:
 
 
 @dataclass
-class PyPIContent:
-    """What the stand-in serves, and what it has sent."""
+class PyPIContent(Content):
+    """What the stand-in PyPI serves: `/simple/<project>/` pages, `/files/` wheels."""
 
     releases: list[Release]
     ranges: bool = True  # honour Range; False: always the whole file, 200
     pep658: bool = False  # offer `<wheel>.metadata`
     json: bool = True  # answer PEP 691 JSON when asked; False: HTML only, like older mirrors
-    faults: dict[str, tuple[int, str, bytes]] = field(default_factory=dict)  # path -> answer
-    served: Counter[str] = field(default_factory=Counter)  # path -> bytes sent
-    requests: list[tuple[str, str | None]] = field(default_factory=list)  # (path, Range)
     _wheels: dict[str, bytes] = field(default_factory=dict, repr=False)
 
     def files(self, project: str) -> dict[str, tuple[Release, str]]:
@@ -147,6 +142,36 @@ class PyPIContent:
             entries.append(entry)
         return entries
 
+    url_path = "/simple/"
+
+    def answer(self, path: str, headers: Message) -> Response:
+        parts = [part for part in path.split("/") if part]
+        if parts[:1] == ["simple"] and len(parts) == 2:
+            return self.project_page(parts[1], headers.get("Accept", ""))
+        if parts[:1] == ["files"] and len(parts) == 2:
+            return self.file(parts[1])
+        return NOT_FOUND
+
+    def project_page(self, project: str, accept: str) -> Response:
+        entries = self.listing(project)
+        if not entries:
+            return NOT_FOUND
+        if self.json and JSON_TYPE in accept:
+            versions = sorted({r.version for r in self.releases if r.project == project})
+            return Response(200, _json_page(project, entries, versions), JSON_TYPE)
+        return Response(200, _html_page(entries))
+
+    def file(self, filename: str) -> Response:
+        if filename.endswith(".whl.metadata"):
+            found = self.pep658 and self.release_of(filename.removesuffix(".metadata"))
+            if not found:
+                return NOT_FOUND
+            return Response(200, found[0].metadata, "application/octet-stream")
+        data = self.wheel(filename)
+        if data is None:
+            return NOT_FOUND
+        return Response(200, data, "application/octet-stream", ranges=self.ranges)
+
 
 def _json_page(project: str, entries: list[dict], versions: list[str]) -> bytes:
     page = {"meta": {"api-version": "1.1"}, "name": project, "versions": versions}
@@ -167,96 +192,6 @@ def _html_page(entries: list[dict]) -> bytes:
     head = '<meta name="pypi:repository-version" content="1.1">'
     body = "\n".join(anchors)
     return f"<!DOCTYPE html>\n<html><head>{head}</head><body>\n{body}\n</body></html>\n".encode()
-
-
-def _byte_range(header: str | None, size: int) -> tuple[int, int] | None:
-    """(first, last) of a single `bytes=` range; None for no (or an unsupported) range."""
-    if not header or not header.startswith("bytes=") or "," in header:
-        return None
-    first, _, last = header.removeprefix("bytes=").partition("-")
-    if not first:
-        return max(size - int(last), 0), size - 1
-    return int(first), min(int(last), size - 1) if last else size - 1
-
-
-def _handler(content: PyPIContent):
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self):  # noqa: N802 - the http.server API
-            path = unquote(self.path.split("?")[0])
-            content.requests.append((path, self.headers.get("Range")))
-            if path in content.faults:
-                status, content_type, body = content.faults[path]
-                return self._send(status, body, content_type)
-            parts = [p for p in path.split("/") if p]
-            if parts[:1] == ["simple"] and len(parts) == 2:
-                return self._project(parts[1])
-            if parts[:1] == ["files"] and len(parts) == 2:
-                return self._file(parts[1])
-            return self._send(404, b"Not Found", "text/plain")
-
-        def _project(self, project: str):
-            entries = content.listing(project)
-            if not entries:
-                return self._send(404, b"Not Found", "text/plain")
-            if content.json and JSON_TYPE in self.headers.get("Accept", ""):
-                versions = sorted({r.version for r in content.releases if r.project == project})
-                return self._send(200, _json_page(project, entries, versions), JSON_TYPE)
-            return self._send(200, _html_page(entries), "text/html")
-
-        def _file(self, filename: str):
-            if filename.endswith(".whl.metadata"):
-                found = content.pep658 and content.release_of(filename.removesuffix(".metadata"))
-                if not found:
-                    return self._send(404, b"Not Found", "text/plain")
-                return self._send(200, found[0].metadata, "application/octet-stream")
-            data = content.wheel(filename)
-            if data is None:
-                return self._send(404, b"Not Found", "text/plain")
-            span = _byte_range(self.headers.get("Range"), len(data)) if content.ranges else None
-            if span is None:
-                return self._send(200, data, "application/octet-stream")
-            first, last = span
-            if first >= len(data) or first > last:
-                return self._send(416, b"", "text/plain", {"Content-Range": f"bytes */{len(data)}"})
-            headers = {"Content-Range": f"bytes {first}-{last}/{len(data)}"}
-            return self._send(206, data[first : last + 1], "application/octet-stream", headers)
-
-        def _send(self, status, body, content_type, headers=None):
-            self.send_response(status)
-            self.send_header("Content-Type", content_type)
-            self.send_header("Content-Length", str(len(body)))
-            for key, value in (headers or {}).items():
-                self.send_header(key, value)
-            self.end_headers()
-            content.served[unquote(self.path)] += len(body)  # before the client can look
-            self.wfile.write(body)
-
-        def log_message(self, *args):
-            pass
-
-    return Handler
-
-
-class StandInPyPI:
-    """`with StandInPyPI(PyPIContent([...])) as pypi:` serves on 127.0.0.1; `pypi.url` is the
-    simple index's URL."""
-
-    def __init__(self, content: PyPIContent):
-        self.content = content
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(content))
-        self.server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.server.server_port}/simple/"
-        self.thread = threading.Thread(
-            target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        )
-
-    def __enter__(self) -> StandInPyPI:
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.server.shutdown()
-        self.server.server_close()
 
 
 # --- PyPI as recorded in tests/data/pypi_facts.yml -----------------------------------------

@@ -5,11 +5,9 @@
 version label and platform tags of each variant and platform (unlabeled where the model says
 so), torch's real Requires-Dist shape (the index-only triton packages, served only on their
 variant's page), the libraries' Requires-Python exclusions, and HTTP 403 for a page that does
-not exist. Like the real index it honours `Range` on wheels (206 and `Content-Range`), so a
-wheel's METADATA can be read without the wheel; it does not advertise it (`Accept-Ranges`), so
-resolvers download whole stubs as before. `IndexContent.requests` logs each wheel request.
-The wheels are tiny stubs; real wheels (e.g. a real CPU torch) can be served beside them from a
-folder.
+not exist. Like the real index it honours `Range` on wheels, so a wheel's METADATA can be read
+without the wheel (the HTTP, Range and request log: tests/stand_in_server.py). The wheels are
+tiny stubs; real wheels (e.g. a real CPU torch) can be served beside them from a folder.
 
 `HostileIndex` stands for a project's default index (PyPI): it passes every page through to
 the real PyPI, except that it serves its own torch, torchvision, torchaudio and index-only
@@ -28,15 +26,14 @@ import os
 import re
 import subprocess
 import sys
-import threading
 import urllib.error
 import urllib.request
 import zipfile
 from dataclasses import dataclass, field, replace
+from email.message import Message
 from functools import cached_property
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from urllib.parse import quote, unquote
+from urllib.parse import quote
 
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name, parse_wheel_filename
@@ -44,7 +41,7 @@ from packaging.version import Version
 
 from extensions.index_model import MODEL, Model, Release, family_of, index_url
 from extensions.index_model import VARIANT_PLACEHOLDER as VARIANT
-from tests.pypi_stand_in import _byte_range
+from tests.stand_in_server import FORBIDDEN, NOT_FOUND, Content, Response, StandInServer
 
 PYTORCH_INDEX = "pytorch-index"  # the Summary of the stand-in PyTorch index's stubs
 HOSTILE = "hostile"  # ... and of the hostile default index's
@@ -179,8 +176,9 @@ def release_stubs(release: Release, model: Model) -> dict[tuple[str, str], list[
 
 
 @dataclass
-class IndexContent:
-    """Files per (variant, package): stub wheels derived from a model, plus real ones."""
+class IndexContent(Content):
+    """Files per (variant, package): stub wheels derived from a model, plus real ones, served
+    under `/whl/<variant>/` as the PyTorch index serves them (or in another `layout`)."""
 
     model: Model = MODEL
     real_wheels: dict[str, list[Path]] = field(default_factory=dict)  # variant -> files
@@ -189,9 +187,6 @@ class IndexContent:
     layout: str = f"/whl/{VARIANT}"
     # (user, password) the index asks for with HTTP Basic auth; None: open to all.
     credentials: tuple[str, str] | None = None
-    faults: dict[str, tuple[int, str]] = field(default_factory=dict)  # path -> (status, body)
-    # Each wheel request: (variant/filename, its Range header, the status answered).
-    requests: list[tuple[str, str | None, int]] = field(default_factory=list)
     _hashes: dict[tuple[str, str], str] = field(default_factory=dict, repr=False)
 
     @cached_property
@@ -246,9 +241,69 @@ class IndexContent:
             self._hashes[key] = hashlib.sha256(wheel).hexdigest()
         return self._hashes[key]
 
-    def upstream(self, package: str) -> tuple[int, bytes] | None:
+    def upstream(self, package: str) -> Response | None:
         """A page to pass through from elsewhere (None: this index has no such page)."""
         return None
+
+    @property
+    def url_path(self) -> str:
+        """The index's URL path: the base a variant is appended to (`/whl`), or the layout
+        itself where the variant sits inside it."""
+        return self.layout.removesuffix(f"/{VARIANT}")
+
+    def root_page(self) -> Response:
+        """The root lists the variants, as https://download.pytorch.org/whl/ does."""
+        return html_page([f"{root}/" for root in sorted(self.roots())])
+
+    def answer(self, path: str, headers: Message) -> Response:
+        if self.credentials and not self.authorized(headers):
+            return UNAUTHORIZED
+        before, _, after = self.layout.partition(VARIANT)
+        if not after and path.rstrip("/") == before.rstrip("/"):
+            return self.root_page()
+        tree = f"{re.escape(before)}(?P<root>[^/]+){re.escape(after)}(?P<rest>/.*)?"
+        found = re.fullmatch(tree, path)
+        if not found or found["root"] not in self.roots():
+            return FORBIDDEN
+        root, rest = found["root"], [part for part in (found["rest"] or "").split("/") if part]
+        if len(rest) > 1:
+            return FORBIDDEN
+        if not rest:
+            return html_page([f"{package}/" for package in self.packages(root)])
+        [name] = rest
+        if name.endswith(".whl"):
+            data = self.wheel(root, name)
+            if data is None:
+                return NOT_FOUND
+            return Response(200, data, "application/octet-stream", ranges=True)
+        if files := self.files(root, name):
+            # Like the real index: absolute links, %2B for '+', a sha256 fragment.
+            where = self.layout.replace(VARIANT, root)
+            links = [f"{where}/{quote(file)}#sha256={self.sha256(root, file)}" for file in files]
+            return html_page(links, names=files)
+        return self.upstream(name) or FORBIDDEN
+
+    def authorized(self, headers: Message) -> bool:
+        """Whether the request carries this index's Basic credentials."""
+        if self.credentials is None:
+            return True
+        user, password = self.credentials
+        expected = base64.b64encode(f"{user}:{password}".encode()).decode()
+        return headers.get("Authorization") == f"Basic {expected}"
+
+
+UNAUTHORIZED = Response(
+    401, b"Unauthorized", "text/plain", headers=(("WWW-Authenticate", 'Basic realm="stand-in"'),)
+)
+
+
+def html_page(links: list[str], names: list[str] | None = None) -> Response:
+    """A PEP 503 page of anchors."""
+    anchors = "\n".join(
+        f'<a href="{html.escape(link)}">{html.escape(name)}</a><br/>'
+        for link, name in zip(links, names or links, strict=True)
+    )
+    return Response(200, f"<!DOCTYPE html>\n<html><body>\n{anchors}\n</body></html>\n".encode())
 
 
 def real_cpu_index_content(destination: Path) -> IndexContent:
@@ -313,7 +368,7 @@ class HostileContent(IndexContent):
 
     upstream_url: str = ""
     higher: str = "99.0"
-    layout: str = f"/{VARIANT}"
+    layout: str = f"/{VARIANT}"  # its one root, `simple`, is the URL's path
 
     @cached_property
     def stubs(self) -> dict[tuple[str, str], dict[str, Stub]]:
@@ -343,13 +398,20 @@ class HostileContent(IndexContent):
     def roots(self) -> set[str]:
         return {"simple"}
 
-    def upstream(self, package: str) -> tuple[int, bytes] | None:
+    @property
+    def url_path(self) -> str:
+        return "/simple"
+
+    def root_page(self) -> Response:
+        return FORBIDDEN
+
+    def upstream(self, package: str) -> Response | None:
         request = urllib.request.Request(f"{self.upstream_url.rstrip('/')}/{package}/")
         try:
             with urllib.request.urlopen(request, timeout=60) as response:
-                return response.status, response.read()
+                return Response(response.status, response.read())
         except urllib.error.HTTPError as error:
-            return error.code, error.read()
+            return Response(error.code, error.read())
 
 
 def cuda_requirements(build: str) -> tuple[str, ...]:
@@ -359,124 +421,9 @@ def cuda_requirements(build: str) -> tuple[str, ...]:
     return (f'nvidia-cublas-cu{major}==13.0.0; platform_system == "Linux"',)
 
 
-def _handler(content: IndexContent):
-    before, _, after = content.layout.partition(VARIANT)
-    tree = re.compile(f"{re.escape(before)}(?P<variant>[^/]+){re.escape(after)}(?P<rest>/.*)?")
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self):  # noqa: N802 - the http.server API
-            if content.credentials and not self._authorized():
-                headers = {"WWW-Authenticate": 'Basic realm="stand-in"'}
-                return self._send(401, b"Unauthorized", "text/plain", headers)
-            if self.path in content.faults:
-                status, body = content.faults[self.path]
-                return self._send(status, body.encode(), "text/html")
-            path = unquote(self.path.split("?")[0])
-            if not after and path.rstrip("/") == before.rstrip("/"):
-                if isinstance(content, HostileContent):
-                    return self._send(403, b"Forbidden", "text/plain")
-                # The root lists the variants, as https://download.pytorch.org/whl/ does.
-                return self._page([f"{root}/" for root in sorted(content.roots())])
-            found = tree.fullmatch(path)
-            if not found or found["variant"] not in content.roots():
-                return self._send(403, b"Forbidden", "text/plain")
-            root = found["variant"]
-            parts = [root, *(p for p in (found["rest"] or "").split("/") if p)]
-            if len(parts) == 1:
-                return self._page([f"{p}/" for p in content.packages(root)])
-            if len(parts) == 2 and parts[1].endswith(".whl"):
-                return self._wheel(root, parts[1])
-            if len(parts) == 2 and (files := content.files(root, parts[1])):
-                # Like the real index: absolute links, %2B for '+', a sha256 fragment.
-                where = content.layout.replace(VARIANT, root)
-                links = [
-                    f"{where}/{quote(name)}#sha256={content.sha256(root, name)}" for name in files
-                ]
-                return self._page(links, names=files)
-            if len(parts) == 2 and (passed := content.upstream(parts[1])):
-                return self._send(passed[0], passed[1], "text/html")
-            return self._send(403, b"Forbidden", "text/plain")
-
-        def _authorized(self) -> bool:
-            if content.credentials is None:
-                return True
-            user, password = content.credentials
-            expected = base64.b64encode(f"{user}:{password}".encode()).decode()
-            return self.headers.get("Authorization") == f"Basic {expected}"
-
-        def _wheel(self, root, filename):
-            data = content.wheel(root, filename)
-            asked = self.headers.get("Range")
-            span = _byte_range(asked, len(data)) if data is not None else None
-            status = 404 if data is None else 206 if span else 200
-            content.requests.append((f"{root}/{filename}", asked, status))
-            if data is None:
-                return self._send(404, b"Not Found", "text/plain")
-            if span is None:
-                return self._send(200, data, "application/octet-stream")
-            first, last = span
-            if first >= len(data) or first > last:
-                headers = {"Content-Range": f"bytes */{len(data)}"}
-                return self._send(416, b"", "text/plain", headers)
-            headers = {"Content-Range": f"bytes {first}-{last}/{len(data)}"}
-            return self._send(206, data[first : last + 1], "application/octet-stream", headers)
-
-        def _page(self, links, names=None):
-            anchors = "\n".join(
-                f'<a href="{html.escape(link)}">{html.escape(name)}</a><br/>'
-                for link, name in zip(links, names or links, strict=True)
-            )
-            body = f"<!DOCTYPE html>\n<html><body>\n{anchors}\n</body></html>\n"
-            self._send(200, body.encode(), "text/html")
-
-        def do_HEAD(self):  # noqa: N802
-            self.head_only = True
-            self.do_GET()
-
-        def _send(self, status, body, content_type, headers=None):
-            self.send_response(status)
-            self.send_header("Content-Type", content_type)
-            self.send_header("Content-Length", str(len(body)))
-            for key, value in (headers or {}).items():
-                self.send_header(key, value)
-            self.end_headers()
-            if not getattr(self, "head_only", False):
-                self.wfile.write(body)
-
-        def log_message(self, *args):
-            pass
-
-    return Handler
-
-
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-
-    def handle_error(self, request, client_address):
-        # A resolver may drop a download once it has read what it needs: not an error.
-        if not isinstance(sys.exc_info()[1], ConnectionError):
-            super().handle_error(request, client_address)
-
-
-class StandInIndex:
-    """`with StandInIndex() as index:` serves on 127.0.0.1; `index.url` is what a project's
-    `pytorch_index_url` answer would be: the `/whl` base, or the URL template of the content's
-    `layout` when the variant is not its last segment (`/simple` for a `HostileContent`)."""
+class StandInIndex(StandInServer):
+    """`with StandInIndex() as index:` serves the model's index on 127.0.0.1 (or `content`);
+    `index.url` is the `/whl` base (`/simple` for a `HostileContent`)."""
 
     def __init__(self, content: IndexContent | None = None):
-        self.content = content or IndexContent()
-        self.server = _Server(("127.0.0.1", 0), _handler(self.content))
-        host = f"http://127.0.0.1:{self.server.server_port}"
-        if isinstance(self.content, HostileContent):
-            self.url = f"{host}{self.content.layout.replace(VARIANT, 'simple')}"
-        else:
-            self.url = f"{host}{self.content.layout.removesuffix(f'/{VARIANT}')}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    def __enter__(self) -> StandInIndex:
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        super().__init__(content or IndexContent())

@@ -127,6 +127,7 @@ INVALID = [
     ({"pytorch_index_url": "https://nexus.example/{Variant}/simple"}, "'{Variant}' is not one"),
     ({"pytorch_index_url": "https://mirror.example/whl\\"}, "Percent-encode"),
     ({"pytorch_index_url": ""}, "Give an http(s) URL"),
+    ({"copyright_year": 26}, "Give a four-digit year"),
 ]
 # Questions with choices: a valid choice made hostile is refused, naming the question.
 CHOICES = {
@@ -181,6 +182,8 @@ def wrong_types(question: dict) -> list:
         return [None, 1, ["x"], {"a": 1}]
     if question.get("multiselect"):
         return [None, 5, "torchvision", {"torchvision": True}, [1], [None]]
+    if question.get("type") == "int":
+        return [None, 3.12, True, "twenty", ["x"], {"a": 1}]
     return [None, 2024, 3.12, True, ["x"], {"a": 1}]
 
 

@@ -20,8 +20,8 @@ from tests.pypi_stand_in import (
     WINDOWS,
     PyPIContent,
     Release,
-    StandInPyPI,
 )
+from tests.stand_in_server import Response, StandInServer
 from tests.tools import pypi_simple_url
 
 PLATFORMS = (LINUX_X86, LINUX_ARM, WINDOWS, MACOS_ARM)
@@ -83,12 +83,12 @@ LIBRARIES = [
 
 @pytest.fixture(scope="module")
 def pypi_url():
-    with StandInPyPI(PyPIContent(TORCH + LIBRARIES)) as stand_in:
+    with StandInServer(PyPIContent(TORCH + LIBRARIES)) as stand_in:
         yield stand_in.url
 
 
-def serve(*releases: Release, **options) -> StandInPyPI:
-    return StandInPyPI(PyPIContent(list(releases), **options))
+def serve(*releases: Release, **options) -> StandInServer:
+    return StandInServer(PyPIContent(list(releases), **options))
 
 
 BIG = Release(
@@ -139,7 +139,7 @@ def test_an_html_anchor_without_text_is_named_by_its_link():
         b'<html><body><a href="/files/torch-2.13.0%2Bcpu-cp312-cp312-win_amd64.whl#sha256=0"></a>'
     )
     with serve(*TORCH) as index:
-        index.content.faults["/simple/torch/"] = (200, "text/html", page)
+        index.content.faults["/simple/torch/"] = Response(200, page)
         (wheel,) = pypi.wheels(index.url, "torch")
     assert wheel.filename == "torch-2.13.0+cpu-cp312-cp312-win_amd64.whl"
     assert wheel.version == Version("2.13.0+cpu")
@@ -161,7 +161,7 @@ def test_metadata_is_read_by_range_requests_without_downloading_the_wheel():
         (wheel,) = pypi.wheels(index.url, "bigpkg")
         meta = pypi.metadata(wheel)
         sent = index.content.served[f"/files/{wheel.filename}"]
-        ranges = [r for path, r in index.content.requests if path.endswith(".whl")]
+        ranges = [r.range for r in index.content.requests if r.path.endswith(".whl")]
     assert meta.name == "bigpkg"
     assert meta.version == Version("1.0")
     assert meta.requires_python == SpecifierSet(">=3.11")
@@ -182,7 +182,7 @@ def test_a_long_central_directory_takes_a_second_range_read(compression):
     with serve(release) as index:
         (wheel,) = pypi.wheels(index.url, "manyfiles")
         meta = pypi.metadata(wheel)
-        reads = [r for path, r in index.content.requests if path.endswith(".whl")]
+        reads = [r.range for r in index.content.requests if r.path.endswith(".whl")]
         sent = index.content.served[f"/files/{wheel.filename}"]
     assert meta.requires_dist == [Requirement("six")]
     assert len(reads) == 3  # the end, the rest of the central directory, the METADATA member
@@ -213,10 +213,10 @@ def test_metadata_comes_from_pep_658_when_the_listing_offers_it():
 def test_a_pep_658_file_that_does_not_match_its_hash_is_refused():
     with serve(BIG, pep658=True) as index:
         (wheel,) = pypi.wheels(index.url, "bigpkg")
-        index.content.faults[f"/files/{wheel.filename}.metadata"] = (
+        index.content.faults[f"/files/{wheel.filename}.metadata"] = Response(
             200,
-            "application/octet-stream",
             b"Metadata-Version: 2.1\nName: bigpkg\nVersion: 6.6.6\n",
+            "application/octet-stream",
         )
         with pytest.raises(pypi.PyPIError, match="does not match the sha256"):
             pypi.metadata(wheel)
@@ -250,7 +250,8 @@ JSON_TYPE = "application/vnd.pypi.simple.v1+json"
 )
 def test_a_listing_that_is_no_index_page_is_an_error_that_says_why(answer, message):
     with serve(*TORCH) as index:
-        index.content.faults["/simple/torch/"] = answer
+        status, content_type, body = answer
+        index.content.faults["/simple/torch/"] = Response(status, body, content_type)
         with pytest.raises(pypi.PyPIError, match=message):
             pypi.wheels(index.url, "torch")
 
@@ -268,7 +269,7 @@ def test_an_unknown_project_and_an_unreachable_index_are_errors():
 def test_a_wheel_that_is_no_zip_archive_is_an_error():
     with serve(BIG) as index:
         (wheel,) = pypi.wheels(index.url, "bigpkg")
-        index.content.faults[f"/files/{wheel.filename}"] = (200, "text/html", b"<html>login")
+        index.content.faults[f"/files/{wheel.filename}"] = Response(200, b"<html>login")
         with pytest.raises(pypi.PyPIError, match="is not a readable zip archive"):
             pypi.metadata(wheel)
 
@@ -361,7 +362,7 @@ def test_the_wheel_read_is_the_newest_cpython_with_the_highest_build_number():
 def test_release_facts_read_one_metadata_per_platform():
     with serve(*TORCH) as index:
         pypi.release_facts(index.url, "2.14.1")
-        wheels_read = {path for path, _ in index.content.requests if path.endswith(".whl")}
+        wheels_read = {r.path for r in index.content.requests if r.path.endswith(".whl")}
     assert len(wheels_read) == 4
     assert all("-cp314-cp314-" in path for path in wheels_read), "the newest regular CPython"
 
@@ -510,7 +511,7 @@ def test_the_command_prints_the_facts_of_the_newest_patches_as_yaml(pypi_url, ca
 
 def test_the_command_reports_a_fault_in_one_line_and_exits_1(capsys):
     with serve(*TORCH) as index:
-        index.content.faults["/simple/torch/"] = (503, "text/plain", b"busy")
+        index.content.faults["/simple/torch/"] = Response(503, b"busy", "text/plain")
         assert pypi.main(["--pypi-url", index.url, "2.13.0", "--library", "torchvision"]) == 1
     assert (
         capsys.readouterr().err

@@ -24,8 +24,9 @@ from packaging.version import Version
 from extensions.index_model import FACTS_PATH, MATRIX_PATH, load_facts, load_matrix, load_model
 from maintainers import refresh
 from tests.faulty_server import FaultyServer
-from tests.pypi_stand_in import PyPIContent, Release, StandInPyPI, recorded_pypi
+from tests.pypi_stand_in import PyPIContent, Release, recorded_pypi
 from tests.pytorch_index import TORCH_PYPI_REQUIRES, IndexContent, StandInIndex
+from tests.stand_in_server import Response, StandInServer
 
 RECORDED = Path(__file__).with_name("data") / "pypi_facts.yml"
 PYPI_FACTS = yaml.safe_load(RECORDED.read_text())
@@ -133,15 +134,15 @@ def test_against_todays_sources_check_reports_torchcodec_0_17_0_and_why_it_is_no
     METADATA says, read by range (206), never by downloading the wheel."""
     before = snapshot(files)
     content = index_content()
-    with StandInIndex(content) as index, StandInPyPI(pypi_content()) as pypi:
+    with StandInIndex(content) as index, StandInServer(pypi_content()) as pypi:
         outcome = run(files, index, pypi, check=True)
     assert outcome.drift and not outcome.unread
     (line,) = outcome.lines
     assert line.startswith(TORCHCODEC_0_17) and "TABLE_PAIRINGS" in line
     assert snapshot(files) == before
-    read = {path.split("/")[0] for path, _, _ in content.requests}
-    assert {"rocm7.2", "xpu", "cu130"} <= read
-    assert {status for _, _, status in content.requests} == {206}
+    wheels = [request for request in content.requests if request.path.endswith(".whl")]
+    assert {"rocm7.2", "xpu", "cu130"} <= {request.path.split("/")[2] for request in wheels}
+    assert {request.status for request in wheels} == {206}
 
 
 @pytest.fixture
@@ -156,7 +157,7 @@ def settled(files):
 
 
 def test_a_library_release_a_row_withholds_is_no_longer_drift(settled):
-    with StandInIndex(index_content()) as index, StandInPyPI(pypi_content()) as pypi:
+    with StandInIndex(index_content()) as index, StandInServer(pypi_content()) as pypi:
         outcome = run(settled, index, pypi, check=True)
     assert (outcome.drift, outcome.lines, outcome.unread) == (False, [], [])
 
@@ -164,7 +165,7 @@ def test_a_library_release_a_row_withholds_is_no_longer_drift(settled):
 def test_check_reports_a_new_release_and_writes_nothing(files):
     before = snapshot(files)
     pypi_16, content = with_new_release()
-    with StandInIndex(content) as index, StandInPyPI(pypi_content(pypi_16)) as pypi:
+    with StandInIndex(content) as index, StandInServer(pypi_content(pypi_16)) as pypi:
         outcome = run(files, index, pypi, check=True)
     assert outcome.drift
     assert "+ torch 2.16.0: cpu, cu132; Python 3.11-3.15" in outcome.lines
@@ -177,7 +178,7 @@ def test_check_reports_a_new_variant(files):
     before = snapshot(files)
     matrix, facts = copy.deepcopy(load_matrix()), copy.deepcopy(load_facts())
     matrix["releases"]["2.15.0"]["variants"].append("rocm7.14")
-    with StandInIndex(index_content(matrix, facts)) as index, StandInPyPI(pypi_content()) as pypi:
+    with StandInIndex(index_content(matrix, facts)) as index, StandInServer(pypi_content()) as pypi:
         outcome = run(files, index, pypi, check=True)
     assert outcome.drift
     assert any("2.15.0: the index serves rocm7.14" in line for line in outcome.lines)
@@ -194,7 +195,7 @@ def test_check_reports_a_library_patch(files):
     patch = Release("torchvision", "0.29.3", tags, ("torch>=2.14.0",), ">=3.10,!=3.14.1")
     with (
         StandInIndex(index_content(matrix)) as index,
-        StandInPyPI(pypi_content(patch)) as pypi,
+        StandInServer(pypi_content(patch)) as pypi,
     ):
         outcome = run(files, index, pypi, check=True)
     assert outcome.drift
@@ -205,7 +206,7 @@ def test_check_reports_a_library_patch(files):
 
 def test_refresh_adds_a_new_release_and_keeps_the_human_choices(settled):
     pypi_16, content = with_new_release()
-    with StandInIndex(content) as index, StandInPyPI(pypi_content(pypi_16)) as pypi:
+    with StandInIndex(content) as index, StandInServer(pypi_content(pypi_16)) as pypi:
         outcome = run(settled, index, pypi)
         assert run(settled, index, pypi, check=True).drift is False  # deterministic
     new = yaml.safe_load((settled / MATRIX_PATH.name).read_text())
@@ -235,7 +236,7 @@ def test_rewording_the_matrix_comments_loses_no_data(settled):
     assert "\n# Tools the generated project uses" in text
     matrix_file.write_text(text.replace("\n# Tools the", "\n# Versions of the tools the"))
     pypi_16, content = with_new_release()
-    with StandInIndex(content) as index, StandInPyPI(pypi_content(pypi_16)) as pypi:
+    with StandInIndex(content) as index, StandInServer(pypi_content(pypi_16)) as pypi:
         run(settled, index, pypi)
     written = matrix_file.read_text()
     assert "\n# Versions of the tools the generated project uses" in written
@@ -290,7 +291,7 @@ def test_check_reports_an_index_only_dependency_the_index_now_declares_otherwise
     facts = copy.deepcopy(load_facts())
     planted = "triton-rocm==3.7.9; platform_system == 'Linux' and python_version < '3.15'"
     facts["releases"]["2.13.0"]["index_requires"]["rocm"] = [planted]
-    with StandInIndex(index_content(facts=facts)) as index, StandInPyPI(pypi_content()) as pypi:
+    with StandInIndex(index_content(facts=facts)) as index, StandInServer(pypi_content()) as pypi:
         outcome = run(files, index, pypi, check=True)
     assert outcome.drift
     drift = [line for line in outcome.lines if "index_requires" in line]
@@ -321,7 +322,7 @@ def test_refresh_writes_a_new_releases_index_only_dependencies_from_its_metadata
     facts["releases"]["2.16.0"] = {**facts["releases"]["2.15.0"], "index_requires": planted}
     with (
         StandInIndex(index_content(matrix, facts)) as index,
-        StandInPyPI(pypi_content(pypi_16)) as pypi,
+        StandInServer(pypi_content(pypi_16)) as pypi,
     ):
         run(settled, index, pypi)
         assert run(settled, index, pypi, check=True).drift is False
@@ -335,19 +336,19 @@ def test_refresh_writes_a_new_releases_index_only_dependencies_from_its_metadata
 
 
 def test_refresh_moves_a_recommendation_only_when_told(files):
-    with StandInIndex(index_content()) as index, StandInPyPI(pypi_content()) as pypi:
+    with StandInIndex(index_content()) as index, StandInServer(pypi_content()) as pypi:
         outcome = run(files, index, pypi, recommend={"cuda": "cu132"})
     assert yaml.safe_load((files / MATRIX_PATH.name).read_text())["recommended"]["cuda"] == "cu132"
     assert "~ recommended cuda: cu130 -> cu132" in outcome.lines
 
 
-PARTIAL = "<!DOCTYPE html><html><body></body></html>"
+PARTIAL = b"<!DOCTYPE html><html><body></body></html>"
 FAULTS = {
     "a variant gone from the root": (
-        {"faults": {"/whl/": (200, '<a href="cpu/">cpu/</a>')}},
+        {"faults": {"/whl/": Response(200, b'<a href="cpu/">cpu/</a>')}},
         "no longer lists cu118, .*cu126.*refusing to drop",
     ),
-    "not an index": ({"faults": {"/whl/": (200, "<html></html>")}}, "lists no `cpu/`"),
+    "not an index": ({"faults": {"/whl/": Response(200, b"<html></html>")}}, "lists no `cpu/`"),
     "bad recommendation": ({"recommend": {"torch": "9.9"}}, "not in the matrix"),
     "unknown variant": ({"recommend": {"rocm": "rocm9.9"}}, "no rocm variant rocm9.9"),
 }
@@ -360,7 +361,7 @@ def test_a_refusal_changes_nothing(files, fault):
     content = index_content(faults=given.get("faults", {}))
     with (
         StandInIndex(content) as index,
-        StandInPyPI(pypi_content()) as pypi,
+        StandInServer(pypi_content()) as pypi,
         pytest.raises(refresh.RefreshError, match=message),
     ):
         run(files, index, pypi, recommend=given.get("recommend"))
@@ -369,10 +370,13 @@ def test_a_refusal_changes_nothing(files, fault):
 
 UNREADABLE = {
     "unreachable": ({}, "cannot reach"),
-    "server error": ({"/whl/cu130/torch/": (500, "oops")}, "HTTP 500.*3 tries"),
-    "a variant's page lists no wheels": ({"/whl/cu126/torch/": (200, PARTIAL)}, "lists no wheels"),
+    "server error": ({"/whl/cu130/torch/": Response(500, b"oops")}, "HTTP 500.*3 tries"),
+    "a variant's page lists no wheels": (
+        {"/whl/cu126/torch/": Response(200, PARTIAL)},
+        "lists no wheels",
+    ),
     "a library page lists no wheels": (
-        {"/whl/cpu/torchvision/": (200, PARTIAL)},
+        {"/whl/cpu/torchvision/": Response(200, PARTIAL)},
         "lists no wheels of torchvision",
     ),
 }
@@ -385,7 +389,7 @@ def test_an_unreadable_index_leaves_the_check_incomplete_and_changes_nothing(fil
     before = snapshot(files)
     with (
         StandInIndex(index_content(faults=faults)) as index,
-        StandInPyPI(pypi_content()) as pypi,
+        StandInServer(pypi_content()) as pypi,
     ):
         if fault == "unreachable":
             index.url = f"http://127.0.0.1:{unused_port()}/whl"
@@ -412,7 +416,7 @@ def test_check_with_the_index_unreachable_lists_pypis_new_release_and_exits_inco
     before = snapshot(files)
     pypi_16, _ = with_new_release()
     dead = f"http://127.0.0.1:{unused_port()}/whl"
-    with StandInPyPI(pypi_content(pypi_16)) as pypi:
+    with StandInServer(pypi_content(pypi_16)) as pypi:
         arguments = ["--check", "--index-url", dead, "--pypi-url", pypi.url, "--deadline", "60"]
         started = time.monotonic()
         assert refresh.main(arguments) == refresh.INCOMPLETE == 3
@@ -458,7 +462,7 @@ def test_a_misbehaving_source_is_a_clean_error_within_the_deadline(files, fault,
     with (
         FaultyServer(fault) as faulty,
         StandInIndex(index_content()) as index,
-        StandInPyPI(pypi_content()) as pypi,
+        StandInServer(pypi_content()) as pypi,
     ):
         urls = {"index": index.url, "PyPI": pypi.url} | {source: faulty.url}
         started = time.monotonic()
@@ -485,7 +489,7 @@ def test_a_missing_torch_release_on_a_variant_is_refused(files):
     matrix["releases"]["2.14.1"]["variants"].remove("cu126")
     with (
         StandInIndex(index_content(matrix)) as index,
-        StandInPyPI(pypi_content()) as pypi,
+        StandInServer(pypi_content()) as pypi,
         pytest.raises(refresh.RefreshError, match="no torch 2.14.1 on cu126.*refusing to drop"),
     ):
         run(files, index, pypi)
@@ -514,11 +518,11 @@ def test_the_command_line_check_exits_1_on_drift_and_0_when_up_to_date(
     for name in ("MATRIX_PATH", "FACTS_PATH", "README_PATH"):
         monkeypatch.setattr(refresh, name, settled / getattr(refresh, name).name)
     pypi_16, content = with_new_release()
-    with StandInIndex(index_content()) as index, StandInPyPI(pypi_content()) as pypi:
+    with StandInIndex(index_content()) as index, StandInServer(pypi_content()) as pypi:
         arguments = ["--check", "--index-url", index.url, "--pypi-url", pypi.url]
         assert refresh.main(arguments) == 0
         assert "up to date" in capsys.readouterr().out
-    with StandInIndex(content) as index, StandInPyPI(pypi_content(pypi_16)) as pypi:
+    with StandInIndex(content) as index, StandInServer(pypi_content(pypi_16)) as pypi:
         arguments = ["--check", "--index-url", index.url, "--pypi-url", pypi.url]
         before = snapshot(settled)
         assert refresh.main(arguments) == 1

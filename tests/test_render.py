@@ -3,6 +3,7 @@
 import ast
 import re
 import subprocess
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -258,8 +259,12 @@ def test_a_mirror_url_replaces_the_pytorch_index_everywhere(copie):
 
 @pytest.mark.parametrize("license_id", ["MIT", "Apache-2.0", "BSD-3-Clause", "Proprietary"])
 def test_the_license_file_matches_the_answer(copie, license_id):
-    result = copie.copy(extra_answers=answers("uv", "cpu", license=license_id))
+    """... and names the recorded year, whatever the year of the render."""
+    result = copie.copy(extra_answers=answers("uv", "cpu", license=license_id, copyright_year=2019))
     text = (result.project_dir / "LICENSE").read_text()
+    assert re.search(r"^Copyright (\(c\) )?2019\b", text, flags=re.M)
+    recorded = yaml.safe_load((result.project_dir / ".copier-answers.yml").read_text())
+    assert recorded["copyright_year"] == 2019
     first_words = {
         "MIT": "MIT License",
         "Apache-2.0": "Apache License",
@@ -269,6 +274,14 @@ def test_the_license_file_matches_the_answer(copie, license_id):
     assert first_words[license_id] in text
     expected = "LicenseRef-Proprietary" if license_id == "Proprietary" else license_id
     assert load_toml(result.project_dir / "pyproject.toml")["project"]["license"] == expected
+
+
+def test_the_copyright_year_defaults_to_this_year_and_is_recorded(copie):
+    result = copie.copy(extra_answers=answers("uv", "cpu"))
+    this_year = datetime.now(UTC).year
+    assert f"Copyright (c) {this_year} " in (result.project_dir / "LICENSE").read_text()
+    recorded = yaml.safe_load((result.project_dir / ".copier-answers.yml").read_text())
+    assert recorded["copyright_year"] == this_year
 
 
 def test_the_readme_create_command_renders_the_default_project(tmp_path):

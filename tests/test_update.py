@@ -473,3 +473,45 @@ def test_a_project_made_before_extra_backends_keeps_its_one_backend(tmp_path):
     assert "optional-dependencies" not in load_toml(project.path / "pyproject.toml")["project"]
     assert yaml.safe_load(answers_file.read_text())["extra_backends"] == []
     project.assert_no_conflicts()
+
+
+def test_an_update_in_a_later_year_leaves_the_license_unchanged(tmp_path, template):
+    """A project made in 2025 (its recorded year) updated now: the LICENSE keeps 2025."""
+    project = Project(template, tmp_path / "demo", "1.0.0", copyright_year=2025)
+    license_text = (project.path / "LICENSE").read_text()
+    assert "Copyright (c) 2025 " in license_text
+    template.release("1.1.0", recommend={"torch": "2.14.1"})
+
+    project.update()
+
+    assert (project.path / "LICENSE").read_text() == license_text
+    assert project.dependencies[0] == "torch==2.14.1"
+
+
+def test_a_project_made_before_the_year_was_recorded_keeps_its_license_year(tmp_path):
+    """A project from a template that rendered the year afresh (made in 2025, updated now):
+    a refused update writes nothing; the one that succeeds records the LICENSE's year and
+    leaves the LICENSE as it was."""
+    old = TemplateRepo(tmp_path / "old-template")
+    old.without_question("copyright_year")
+    license_template = old.path / "template" / "LICENSE.jinja"
+    license_template.write_text(
+        license_template.read_text().replace("{{ copyright_year }}", "{% now 'utc', '%Y' %}")
+    )
+    old.release("1.0.0", recommend={"torch": "2.13.0"})
+    project = Project(old, tmp_path / "demo", "1.0.0", torch_version="2.6.0")
+    license_file = project.path / "LICENSE"
+    license_file.write_text(re.sub(r"\(c\) \d{4}", "(c) 2025", license_file.read_text()))
+    project.commit("The project as made in 2025")
+    license_text = license_file.read_text()
+    answers_file = project.path / ".copier-answers.yml"
+    assert "copyright_year" not in yaml.safe_load(answers_file.read_text())
+    old.restore_question()
+    shutil.copy2(TEMPLATE / "template" / "LICENSE.jinja", license_template)
+    old.release("1.1.0", drop=("2.6.0",))
+
+    assert_refused_with_a_way_out_that_works(project, "-d torch_version=2.15.0")
+
+    assert license_file.read_text() == license_text
+    assert yaml.safe_load(answers_file.read_text())["copyright_year"] == 2025
+    project.assert_no_conflicts()

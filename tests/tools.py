@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import atexit
+import functools
 import os
 import re
+import shutil
 import subprocess
 import sys
+import tempfile
 import tomllib
 from pathlib import Path
 
@@ -16,9 +20,38 @@ TEMPLATE = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent  # uv, poetry and copier live beside the test interpreter
 
 
-def render(dst: Path, template: Path = TEMPLATE, **data) -> Path:
-    """`copier copy --trust --defaults -d KEY=VALUE ... <template> dst`, from the working tree."""
-    run_copy(str(template), dst, data=data, defaults=True, unsafe=True, vcs_ref="HEAD", quiet=True)
+# What a render reads: the questions, the template, and the extensions Copier loads.
+RENDER_INPUTS = ("copier.yml", "template", "extensions")
+
+
+@functools.cache
+def template_copy() -> Path:
+    """The render inputs of the working tree (tracked and untracked, not ignored), copied once
+    per test process into a folder outside git. A render from it gives what a render of HEAD
+    with the working tree's changes gives, less the answers file's `_commit`, without Copier
+    cloning the repository for every render. Removed when the process exits."""
+    folder = Path(tempfile.mkdtemp(prefix="template-copy-"))
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    listed = subprocess.run(
+        ["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z", *RENDER_INPUTS],
+        cwd=TEMPLATE,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    for name in filter(None, listed.split("\0")):
+        if (TEMPLATE / name).is_file():
+            (folder / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(TEMPLATE / name, folder / name)
+    return folder
+
+
+def render(dst: Path, template: Path | None = None, **data) -> Path:
+    """`copier copy --trust --defaults -d KEY=VALUE ... <template> dst`: from `template` (a git
+    repository: its HEAD with the working tree's changes), else from `template_copy()`."""
+    source = template or template_copy()
+    vcs_ref = "HEAD" if (source / ".git").exists() else None
+    run_copy(str(source), dst, data=data, defaults=True, unsafe=True, vcs_ref=vcs_ref, quiet=True)
     return dst
 
 
@@ -93,10 +126,17 @@ def readme_commands(project: Path, heading: str) -> list[list[str]]:
 
 
 def pypi_simple_url() -> str:
-    """PyPI's simple index, as poetry knows it."""
-    from poetry.repositories.pypi_repository import PyPiRepository
-
-    return PyPiRepository(disable_cache=True).url
+    """PyPI's simple index: $PYPI_SIMPLE_URL, else the registry this repository's own uv.lock
+    resolved the template's tools from."""
+    if os.environ.get("PYPI_SIMPLE_URL"):
+        return os.environ["PYPI_SIMPLE_URL"]
+    registries = {
+        package["source"]["registry"]
+        for package in load_toml(TEMPLATE / "uv.lock")["package"]
+        if "registry" in package.get("source", {})
+    }
+    [registry] = registries
+    return registry
 
 
 def adapt_poetry_to_simple_api(project: Path, url: str = "") -> None:

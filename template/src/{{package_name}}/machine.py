@@ -1,0 +1,1 @@
+../../../extensions/machine.py
