@@ -36,7 +36,7 @@ def _import_siblings_from_this_template() -> None:
 _import_siblings_from_this_template()
 
 from extensions import answers as answer_rules  # noqa: E402
-from extensions import configs  # noqa: E402
+from extensions import configs, project_tools  # noqa: E402
 from extensions.index_model import (  # noqa: E402
     LIBRARY_NAMES,
     Model,
@@ -396,12 +396,18 @@ def pins(torch_version: str, libraries: list[str], matrix: dict | None = None) -
     return result
 
 
+# pip itself, pinned (the matrix's `tools`): a project's install and CI never take whatever
+# pip is newest that day.
+PIP_UPGRADE = f"python -m pip install pip=={load_matrix()['tools']['pip']}"
+
+
 def commands(package_manager: str, python_version: str, backend=None) -> dict:
     """The shell commands a project's README, CI and messages give, per package manager, for
     one of its backends (a `configs.Backend`; default: a one-backend project): `install` (a
     list, run in order), `run` (prefix to run a tool in the environment), `lock`, `sync`
     (bring an installed environment to the pins), `locked` (install exactly the lock, failing
-    when it is stale: CI) and `reinstall` (put the configured torch build back)."""
+    when it is stale: CI), `reinstall` (put the configured torch build back) and, for pip,
+    `pip` (pip itself at the pinned version)."""
     extra = backend.extra if backend else ""
     if package_manager == "uv":
         sync = f"uv sync --extra {extra}" if extra else "uv sync"
@@ -430,9 +436,10 @@ def commands(package_manager: str, python_version: str, backend=None) -> dict:
         "install": [
             f"python{python_version} -m venv .venv",
             ". .venv/bin/activate",
-            "python -m pip install --upgrade pip  # 25.1+ reads [dependency-groups]",
+            f"{PIP_UPGRADE}  # 25.1+ reads [dependency-groups]",
             *pip_installs,
         ],
+        "pip": PIP_UPGRADE,
         "run": "",
         "lock": "",
         "sync": " && ".join(pip_installs),
@@ -676,6 +683,9 @@ class TorchMatrixExtension(Extension):
             container_devices=CONTAINER_DEVICES,
             minimum_driver=minimum_driver,
             minimum_drivers=minimum_drivers,
+            actions=project_tools.load_actions(),
+            template_pins=project_tools.template_pins(model()),
+            hook_runner=project_tools.hook_runner,
             **answer_rules.VALIDATORS,
         )
         environment.filters.update(

@@ -25,6 +25,7 @@ COMMON_FILES = {
     "LICENSE",
     "README.md",
     "pyproject.toml",
+    "renovate.json",
     "src/demo/__init__.py",
     "src/demo/device.py",
     "src/demo/doctor.py",
@@ -359,7 +360,7 @@ def test_the_doctor_knows_the_minimum_driver_of_its_cuda_build(copie, backend, t
         "cu126": f'{{"cu126": "{drivers["cuda12"]}"}}',
         "cuda": f'{{"cu130": "{drivers["cuda13"]}"}}',
     }
-    assert f"MINIMUM_DRIVERS = {expected.get(backend, '{}')}" in doctor
+    assert f"MINIMUM_DRIVERS: dict[str, str] = {expected.get(backend, '{}')}" in doctor
 
 
 def test_both_readmes_install_copier_with_every_extension_the_template_loads(copie):
