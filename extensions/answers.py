@@ -20,6 +20,7 @@ from urllib.parse import SplitResult, urlsplit
 
 import yaml
 from copier.errors import UserMessageError
+from packaging.utils import canonicalize_name
 
 from extensions.index_model import LIBRARY_NAMES, VARIANT_PLACEHOLDER, Variant, index_url
 
@@ -58,6 +59,10 @@ def load_torch_modules(path: Path = TORCH_MODULES_PATH) -> dict[str, tuple[str, 
 # Module -> the distribution of a torch install that brings it (`sympy` -> `sympy`,
 # `functorch` -> `torch`).
 TORCH_INSTALLS = {m: name for name, modules in load_torch_modules().items() for m in modules}
+# The distributions a project installs with torch: it may not be named like one of them.
+TORCH_DISTRIBUTIONS = frozenset(
+    canonicalize_name(name) for name in ("torch", *LIBRARY_NAMES, *load_torch_modules())
+)
 SHADOWED_NAMES = (
     frozenset({"torch", *LIBRARY_NAMES, "test", "tests", "numpy", "src", "setup"})
     | frozenset({"main", "triton"})
@@ -99,6 +104,13 @@ def project_name_error(name: str) -> str:
         return (
             f"Shorten the project name to {MAX_NAME_LENGTH} characters or fewer (it is "
             f"{len(name)}): it names the distribution, its wheel and its folders."
+        )
+    distribution = canonicalize_name(to_distribution_name(name))
+    if distribution in TORCH_DISTRIBUTIONS:
+        return (
+            f'Name the project after what it does (e.g. "{name} experiments"): its distribution '
+            f"'{distribution}' would be a package the project installs, and no lockfile can "
+            "hold two."
         )
     return ""
 
@@ -263,6 +275,8 @@ def _variant_segment_error(url: str) -> str:
 
 def host_error(netloc: str) -> str:
     """Why a URL's `host[:port]` (no credentials) is not a valid one, or ""."""
+    if netloc.endswith(":"):
+        return f"Give the port after the colon, or no colon: '{netloc}' has an empty port."
     if netloc.startswith("["):  # [IPv6] or [IPv6]:port
         host, _, rest = netloc.partition("]")
         host, port = f"{host}]", rest.removeprefix(":")
@@ -273,6 +287,8 @@ def host_error(netloc: str) -> str:
     if port and not (port.isascii() and port.isdigit() and 1 <= int(port) <= 65535):
         return f"Give a port between 1 and 65535: '{port}' is not one."
     if host.startswith("["):
+        if "%" in host:
+            return f"Leave the zone out of the IPv6 address ('{host}'): a URL cannot carry it."
         try:
             ipaddress.IPv6Address(host[1:-1])
         except ValueError:
@@ -285,7 +301,9 @@ def host_error(netloc: str) -> str:
         except ValueError:
             return f"Give a valid IPv4 address or host name: '{host}' is not one."
         return ""
-    if len(host) > 253 or not all(HOST_LABEL.fullmatch(label) for label in labels):
+    if labels[-1].isdigit() or len(host) > 253:  # URL parsers read a numeric tail as IPv4
+        return f"Give a valid IPv4 address or host name: '{host}' is not one."
+    if not all(HOST_LABEL.fullmatch(label) for label in labels):
         return (
             "Give a valid host name (letters, digits and hyphens between dots; an international "
             f"name in its xn-- form; an IPv6 address in brackets): '{host}' is not one."
@@ -315,32 +333,42 @@ def answer_type_error(name: str, value: object, question: Mapping[str, Any]) -> 
     (`-d torch_libraries=[torchvision]`) and booleans (`-d dockerfile=false`)."""
     shown = yaml.safe_dump(value, default_flow_style=True, width=80).strip().removesuffix("...")
     shown = shown.strip()[:60]
-    if question.get("type") == "bool":
-        if isinstance(value, (bool, str)):
-            return ""
-        return f"Answer {name} with true or false: {shown} is not one."
-    if question.get("type") == "int":
-        if isinstance(value, int) and not isinstance(value, bool):
-            return ""
-        if isinstance(value, str) and value.strip().isdigit():  # `-d NAME=2026`
-            return ""
-        return f"Answer {name} with a whole number: {shown} is not one."
-    if question.get("multiselect"):
+    kind = "multiselect" if question.get("multiselect") else question.get("type", "str")
+    if _is_of_kind(value, kind):
+        return ""
+    wanted = {
+        "bool": "true or false",
+        "int": "a whole number",
+        "multiselect": f"a list of names ({name}: [] for none)",
+    }.get(kind)
+    if wanted:
+        return f"Answer {name} with {wanted}: {shown} is not one."
+    return (
+        f"Answer {name} with text, in quotes where YAML would read another type "
+        f'({name}: "3.12"): {shown} is not text.'
+    )
+
+
+BOOLEANS = frozenset(("true", "false", "yes", "no", "y", "n", "on", "off", "1", "0"))
+
+
+def _is_of_kind(value: object, kind: str) -> bool:
+    """Whether `value` (from YAML data or a `-d` string) answers a question of `kind`: `bool`,
+    `int`, `multiselect` (a list of names) or text."""
+    if kind == "bool":  # what Copier reads as a boolean from a `-d` string
+        return isinstance(value, bool) or (isinstance(value, str) and value.lower() in BOOLEANS)
+    if kind == "int":
+        number = isinstance(value, int) and not isinstance(value, bool)
+        return number or (isinstance(value, str) and value.strip().isdigit())  # `-d NAME=2026`
+    if kind == "multiselect":
         items = value
         if isinstance(value, str):
             try:
                 items = yaml.safe_load(value)
             except yaml.YAMLError:
                 items = None
-        if isinstance(items, list) and all(isinstance(item, str) for item in items):
-            return ""
-        return f"Answer {name} with a list of names ({name}: [] for none): {shown} is not one."
-    if isinstance(value, str):
-        return ""
-    return (
-        f"Answer {name} with text, in quotes where YAML would read another type "
-        f'({name}: "3.12"): {shown} is not text.'
-    )
+        return isinstance(items, list) and all(isinstance(item, str) for item in items)
+    return isinstance(value, str)
 
 
 def toml_string(text: object) -> str:

@@ -42,7 +42,7 @@ def _import_siblings_from_this_template() -> None:
 _import_siblings_from_this_template()
 
 from extensions import answers as answer_rules  # noqa: E402
-from extensions import configs, machine  # noqa: E402
+from extensions import configs, machine, project_tools  # noqa: E402
 from extensions.index_model import (  # noqa: E402
     CONFLICT_MARKER,
     FAMILIES,
@@ -402,14 +402,19 @@ def pins(torch_version: str, libraries: Iterable[str], *, model: Model = MODEL) 
     return result
 
 
+# pip itself, pinned (the matrix's `tools`): a project's install and CI never take whatever
+# pip is newest that day.
+PIP_UPGRADE = f"python -m pip install pip=={MODEL.tools['pip']}"
+
+
 @dataclass(frozen=True)
 class Commands:
     """The shell commands a project's README, CI and messages give for one of its backends:
     `install` (run in order), `run` (prefix to run a tool in the environment), `lock`,
     `sync` (bring an installed environment to the pins), `relock` (after an update: re-lock,
     then sync, in the project's folder, from a shell without the environment activated),
-    `locked` (install exactly the lock, failing when it is stale: CI) and `reinstall` (put
-    the configured torch build back)."""
+    `locked` (install exactly the lock, failing when it is stale: CI), `pip` (pip itself,
+    pinned) and `reinstall` (put the configured torch build back)."""
 
     install: tuple[str, ...]
     run: str
@@ -418,6 +423,7 @@ class Commands:
     relock: str
     locked: str
     reinstall: str
+    pip: str = ""  # pip itself, pinned (pip projects; "" for the others)
 
 
 def commands(
@@ -467,13 +473,14 @@ def _pip_commands(python_version: str, backend: configs.Backend | None) -> Comma
         install=(
             f"python{python_version} -m venv .venv",
             ". .venv/bin/activate",
-            "python -m pip install --upgrade pip  # 25.1+ reads [dependency-groups]",
+            f"{PIP_UPGRADE}  # 25.1+ reads [dependency-groups]",
             *pip_installs,
         ),
         run="",
         lock="",
         sync=" && ".join(pip_installs),
         relock=" && ".join([". .venv/bin/activate", *pip_installs]),
+        pip=PIP_UPGRADE,
         locked=" && ".join(pip_installs),
         reinstall=f"pip install --force-reinstall --no-deps -r {requirements}",
     )
@@ -844,6 +851,7 @@ def jinja_globals() -> dict[str, object]:
         machine_offer=machine_offer,
         gpu_fixes=gpu_fixes,
         credential_commands=configs.credential_commands,
+        **project_tools.jinja_globals(MODEL),
         **answer_rules.VALIDATORS,
     )
 

@@ -58,6 +58,7 @@ comments and the blocks refresh does not own stay as they are, whatever their wo
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import sys
 import tempfile
@@ -906,6 +907,14 @@ def partial_outcome(files: Files, sources: Sources) -> Outcome:
     return Outcome(lines, bool(lines), sources.unread, unchecked)
 
 
+def seconds(text: str) -> float:
+    """An argparse type: a finite number of seconds above zero."""
+    value = float(text)
+    if not math.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(f"give a number of seconds above 0, not {text}")
+    return value
+
+
 def parse_recommend(items: list[str]) -> dict[str, str]:
     """`["torch=2.15.0", "cuda=cu132"]` -> a mapping; a malformed item is a RefreshError."""
     result = {}
@@ -948,7 +957,7 @@ def parser() -> argparse.ArgumentParser:
     parser.add_argument("--table", action="store_true", help="only regenerate the README table")
     parser.add_argument(
         "--deadline",
-        type=float,
+        type=seconds,
         default=DEADLINE_S,
         metavar="SECONDS",
         help=f"give up reading after this long, all requests together (default {DEADLINE_S:g})",

@@ -119,6 +119,12 @@ INVALID = [
     ({"pytorch_index_url": "https://[::1]x/whl"}, "Give the port after the IPv6 address"),
     ({"pytorch_index_url": "https://mirror..example/whl"}, "Give a valid host name"),
     ({"pytorch_index_url": "https://300.1.1.1/whl"}, "Give a valid IPv4 address"),
+    ({"pytorch_index_url": "https://a.b.c.123/whl"}, "Give a valid IPv4 address or host"),
+    ({"pytorch_index_url": "https://[fe80::1%25eth0]/whl"}, "Leave the zone out"),
+    ({"pytorch_index_url": "https://mirror.example:/whl"}, "Give the port after the colon"),
+    ({"project_name": "torch"}, "Name the project after what it does"),
+    ({"project_name": "TorchVision"}, "its distribution 'torchvision'"),
+    ({"project_name": "sympy"}, "Name the project after what it does"),
     (
         {"pytorch_index_url": "https://nexus.example/repository/pytorch-{foo}/simple"},
         "Write the variant's place as {variant}, the only placeholder the template fills: '{foo}'",
@@ -289,6 +295,8 @@ def assert_the_answers_are_kept_as_typed(project: Path, given: dict) -> None:
     assert rules.package_name_error(package) == ""
     assert metadata["project"]["name"] and re.fullmatch(r"[a-z0-9-]+", metadata["project"]["name"])
     assert metadata["tool"]["hatch"]["build"]["targets"]["wheel"]["packages"] == [f"src/{package}"]
+    if "poetry" in metadata["tool"]:  # poetry installs the project from its own package list
+        assert metadata["tool"]["poetry"]["packages"] == [{"include": package, "from": "src"}]
     init = ast.parse((project / "src" / package / "__init__.py").read_text(encoding="utf-8"))
     for key, value in given.items():
         assert recorded[key] == value, key
@@ -346,6 +354,11 @@ def test_the_author_defaults_from_git_config_whatever_it_holds(tmp_path, monkeyp
 def test_the_default_package_name_applies_its_own_suggestion(name, expected):
     assert rules.suggest_package_name(name) == expected
     assert rules.package_name_error(expected) == ""
+
+
+@pytest.mark.parametrize(("kind", "value"), [("bool", "maybe"), ("bool", 2), ("int", "2.5")])
+def test_a_given_answer_of_another_kind_is_refused(kind, value):
+    assert rules.answer_type_error("q", value, {"type": kind}).startswith("Answer q with ")
 
 
 def test_the_distribution_name_falls_back_to_the_package():

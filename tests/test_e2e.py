@@ -11,11 +11,14 @@ import time
 from pathlib import Path
 
 import pytest
+import yaml
 
 from extensions.index_model import MANAGERS
+from extensions.project_tools import hook_runner
 from tests.tools import (
     install_as_readme_says,
     installed_version,
+    load_toml,
     readme_blocks,
     readme_commands,
     render,
@@ -37,8 +40,10 @@ def test_a_cpu_project_works_with_real_torch(tmp_path, real_cpu_index, manager):
         # As in the activated virtual environment (pip's README lines assume it).
         return sh(line, project, PATH=f"{python.parent}{os.pathsep}{tool_env()['PATH']}")
 
-    for line in readme_commands(project, "Test and lint")[0]:
+    checks, hooks = readme_commands(project, "Test and lint")[:2]
+    for line in checks:  # pytest, ruff, mypy: the type checker passes with the real torch
         run(line)
+    commit_with_the_hooks_offline(project, manager, hooks, run)
 
     [doctor_line] = readme_commands(project, "Install")[1]
     doctor = run(doctor_line)
@@ -76,6 +81,38 @@ def test_a_cpu_project_works_with_real_torch(tmp_path, real_cpu_index, manager):
     assert ddp["world_size"] == 2
     # Two ranks on half the global batch each take the same steps as one process.
     assert ddp["losses"] == pytest.approx(losses, rel=1e-4)
+
+
+# Any connection through these fails: the hooks must need none.
+NO_NETWORK = {name: "http://127.0.0.1:9" for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY")} | {
+    name.lower(): "http://127.0.0.1:9" for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY")
+}
+
+
+def commit_with_the_hooks_offline(project, manager, hooks, run):
+    """The README's hook lines (git init, pre-commit install), then a first commit without a
+    network: every hook (the file checks, ruff, mypy on the real torch) runs from the project's
+    environment, nothing is cloned, and the hooks' ruff is the lock's ruff."""
+    home = project.parent / "pre-commit-home"
+    for line in hooks:
+        run(line)
+    identity = {"GIT_AUTHOR_NAME": "A", "GIT_AUTHOR_EMAIL": "a@example.com"}
+    identity |= {"GIT_COMMITTER_NAME": "A", "GIT_COMMITTER_EMAIL": "a@example.com"}
+    offline = {**NO_NETWORK, **identity, "PRE_COMMIT_HOME": str(home)}
+    sh("git add -A && git commit -q -m 'First commit'", project, **offline)
+    assert sh("git status --porcelain", project) == ""  # no hook had to fix a file
+    assert not [path for path in home.iterdir() if path.name.startswith("repo")]  # no clones
+
+    config = yaml.safe_load((project / ".pre-commit-config.yaml").read_text())
+    [ruff] = [h["entry"] for h in config["repos"][0]["hooks"] if h["id"] == "ruff-check"]
+    assert ruff.startswith(hook_runner(manager))
+    version = sh(ruff.replace("check --fix", "--version"), project, **NO_NETWORK).split()[-1]
+    if manager == "pip":  # no lock: the venv's ruff, which its install put there
+        assert version == installed_version(project / ".venv/bin/python", "ruff")
+    else:
+        lock = load_toml(project / f"{manager}.lock")
+        [locked] = [p["version"] for p in lock["package"] if p["name"] == "ruff"]
+        assert version == locked
 
 
 def test_a_project_with_hostile_answers_passes_its_own_tests(tmp_path, real_cpu_index):

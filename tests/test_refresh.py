@@ -552,3 +552,11 @@ def test_the_weekly_workflow_fails_on_drift_faults_and_incomplete_checks(status,
     result = subprocess.run(["bash", "-c", script], capture_output=True, text=True)
     assert result.returncode == status
     assert (message in result.stdout) if message else result.stdout == ""
+
+
+@pytest.mark.parametrize("deadline", ["0", "-5", "nan", "inf"])
+def test_a_deadline_that_is_no_number_of_seconds_is_refused(deadline, capsys):
+    with pytest.raises(SystemExit) as refused:
+        refresh.main(["--check", "--deadline", deadline])
+    assert refused.value.code == 2
+    assert "give a number of seconds above 0" in capsys.readouterr().err

@@ -25,6 +25,7 @@ COMMON_FILES = {
     "LICENSE",
     "README.md",
     "pyproject.toml",
+    "renovate.json",
     "src/demo/__init__.py",
     "src/demo/checkpoint.py",
     "src/demo/device.py",
@@ -318,6 +319,15 @@ def test_the_readme_starts_the_processes_torchrun_can_count_on_the_backend(
     assert f"--nnodes 2 --nproc-per-node {per_node} " in several[-1]
 
 
+def test_poetry_installs_a_package_named_unlike_the_project(copie):
+    """`poetry install` installs the project itself from `tool.poetry.packages` (else it
+    looks for a folder named after the project: "No file/folder found for package foo-app")."""
+    extra = answers("poetry", "cpu", project_name="foo-app", package_name="bar")
+    project = copie.copy(extra_answers=extra).project_dir
+    poetry = load_toml(project / "pyproject.toml")["tool"]["poetry"]
+    assert poetry["packages"] == [{"include": "bar", "from": "src"}]
+
+
 @pytest.mark.parametrize(("backend", "torch"), [("cpu", "2.13.0"), ("cuda", "2.6.0")])
 def test_a_project_with_a_long_package_name_passes_its_own_lint(copie, backend, torch):
     """Its CI runs `ruff check` and `ruff format --check` on the first push."""
@@ -410,7 +420,7 @@ def test_the_doctor_knows_the_minimum_driver_of_its_cuda_build(copie, backend, t
         "cu126": f'{{"cu126": "{drivers["cuda12"]}"}}',
         "cuda": f'{{"cu130": "{drivers["cuda13"]}"}}',
     }
-    assert f"MINIMUM_DRIVERS = {expected.get(backend, '{}')}" in doctor
+    assert f"MINIMUM_DRIVERS: dict[str, str] = {expected.get(backend, '{}')}" in doctor
 
 
 def test_both_readmes_install_copier_with_every_extension_the_template_loads(copie):

@@ -25,6 +25,7 @@ needs_accelerator = pytest.mark.skipif(
 @needs_accelerator
 @pytest.mark.parametrize("amp", [False, True])
 def test_training_on_the_accelerator_reduces_the_loss(amp):
+    assert DEVICE is not None  # skipped otherwise
     result = train(epochs=5, device=str(DEVICE), amp=amp)
     assert result["device"].startswith(DEVICE.type)
     assert result["losses"][-1] < result["losses"][0] / 2

@@ -60,6 +60,8 @@ def test_deterministic_training_reduces_the_loss_and_repeats_bit_for_bit(determi
     [
         (["--epochs", "-1"], "argument --epochs: pass a number above 0, not -1"),
         (["--lr", "0"], "argument --lr: pass a number above 0, not 0"),
+        (["--lr", "nan"], "argument --lr: pass a number above 0, not nan"),
+        (["--dist-timeout", "inf"], "argument --dist-timeout: pass a number above 0, not inf"),
         (["--batch-size", "63"], "--batch-size 63 does not split over 2 processes"),
     ],
 )

@@ -39,7 +39,7 @@ INSTALL = {
 }
 REINSTALL = "pip install --force-reinstall --no-deps -r requirements.txt"
 # The oldest NVIDIA driver (Linux) that runs each CUDA build of this project.
-MINIMUM_DRIVERS = {}
+MINIMUM_DRIVERS: dict[str, str] = {}
 # What torch 2.14.1 offers a machine: the doctor's advice, as `torch_backend: auto` decides.
 OFFER = machine.Offer(
     torch="2.14.1",

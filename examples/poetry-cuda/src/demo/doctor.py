@@ -39,7 +39,7 @@ INSTALL = {
 }
 REINSTALL = "poetry sync --extras cuda"
 # The oldest NVIDIA driver (Linux) that runs each CUDA build of this project.
-MINIMUM_DRIVERS = {"cu130": "580.65.06"}
+MINIMUM_DRIVERS: dict[str, str] = {"cu130": "580.65.06"}
 # What torch 2.15.0 offers a machine: the doctor's advice, as `torch_backend: auto` decides.
 OFFER = machine.Offer(
     torch="2.15.0",

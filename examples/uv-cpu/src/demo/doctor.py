@@ -38,7 +38,7 @@ INSTALL = {
 }
 REINSTALL = "uv sync --reinstall-package torch"
 # The oldest NVIDIA driver (Linux) that runs each CUDA build of this project.
-MINIMUM_DRIVERS = {}
+MINIMUM_DRIVERS: dict[str, str] = {}
 # What torch 2.15.0 offers a machine: the doctor's advice, as `torch_backend: auto` decides.
 OFFER = machine.Offer(
     torch="2.15.0",

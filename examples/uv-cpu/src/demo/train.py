@@ -15,6 +15,7 @@ from __future__ import annotations  # `X | None` annotations on Python 3.9
 import argparse
 import gc
 import json
+import math
 import os
 import random
 import sys
@@ -102,7 +103,9 @@ def train(
     target_device = get_device(device)
     dataset = make_dataset(num_samples, seed)
     # The same seeded shuffle on every rank; rank r takes every world_size-th sample of it.
-    sampler = DistributedSampler(dataset, num_replicas=world_size, rank=rank, seed=seed)
+    sampler: DistributedSampler[int] = DistributedSampler(
+        dataset, num_replicas=world_size, rank=rank, seed=seed
+    )
     loader = DataLoader(dataset, batch_size=batch_size // world_size, sampler=sampler)
 
     net = make_model().to(target_device)
@@ -168,11 +171,11 @@ def train(
 
 
 def positive(kind):
-    """An argparse type: a number of `kind` (int, float) above zero."""
+    """An argparse type: a finite number of `kind` (int, float) above zero."""
 
     def parse(text: str):
         value = kind(text)
-        if value <= 0:
+        if not math.isfinite(value) or value <= 0:
             raise argparse.ArgumentTypeError(f"pass a number above 0, not {text}")
         return value
 
