@@ -63,7 +63,7 @@ def test_refresh_check_reports_torchcodec_0_17_0_from_the_real_pypi(tmp_path, mo
     index is unreachable (these machines) the check is incomplete (3), else it is drift (1)."""
     import shutil
 
-    from extensions.torch_matrix import FACTS_PATH, MATRIX_PATH
+    from extensions.index_model import FACTS_PATH, MATRIX_PATH
     from maintainers import refresh
 
     for name in ("MATRIX_PATH", "FACTS_PATH", "README_PATH"):

@@ -50,6 +50,7 @@ def test_a_group_that_never_forms_stops_after_the_timeout_naming_the_address(
     for name, value in {**TORCHRUN, "RANK": str(rank), "MASTER_PORT": port}.items():
         monkeypatch.setenv(name, value)
     launch = distributed.launch_from_env()
+    assert launch is not None
     with pytest.raises(distributed.LaunchError, match=f"at {launch.address} .*unset"):
         distributed.join(launch, "gloo", timeout=3)
     assert f"waits for the other processes at {launch.address}" in capsys.readouterr().out

@@ -13,7 +13,9 @@ def test_a_checkpoint_restores_every_random_number_generator(tmp_path):
     cpu = torch.device("cpu")
     checkpoint.save({"rng": checkpoint.rng_states(cpu)}, tmp_path / "run.pt")
     drawn = torch.rand(3).tolist(), random.random(), np.random.rand()
-    checkpoint.set_rng_states(checkpoint.load(tmp_path / "run.pt")["rng"], cpu)
+    saved = checkpoint.load(tmp_path / "run.pt")
+    assert saved is not None
+    checkpoint.set_rng_states(saved["rng"], cpu)
     assert (torch.rand(3).tolist(), random.random(), np.random.rand()) == drawn
 
 

@@ -21,7 +21,7 @@ try:
 except ModuleNotFoundError as missing:  # e.g. a sync without the extra that installs torch
     if missing.name != "torch":
         raise
-    torch = None
+    torch = None  # type: ignore[assignment]
 
 CONFIGURED_VERSION = "2.15.0"
 # The builds this project installs on each platform (sys.platform, platform.machine()), one

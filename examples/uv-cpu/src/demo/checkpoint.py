@@ -7,16 +7,17 @@ import os
 import random
 import tempfile
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
 
 
-def rng_states(device: torch.device) -> dict:
+def rng_states(device: torch.device) -> dict[str, Any]:
     """The states of every random number generator a run may draw from: torch's (CPU and
     `device`'s), Python's `random` and NumPy's global one."""
     numpy_state = np.random.get_state(legacy=False)
-    states = {
+    states: dict[str, Any] = {
         "torch": torch.get_rng_state(),
         "python": random.getstate(),
         "numpy": {**numpy_state, "state": dict(numpy_state["state"])},
@@ -59,7 +60,7 @@ def save(state: dict, path: Path) -> None:
         raise
 
 
-def load(path: Path) -> dict | None:
+def load(path: Path) -> dict[str, Any] | None:
     """The state saved at `path`, on the CPU, or None when there is none yet."""
     path = Path(path)
     if not path.exists():

@@ -8,6 +8,7 @@ import os
 import socket
 import threading
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import torch
@@ -37,15 +38,15 @@ class Launch:
         return f"{self.master_addr}:{self.master_port}"
 
 
-def launch_from_env(environ: dict | None = None) -> Launch | None:
+def launch_from_env(environ: Mapping[str, str] | None = None) -> Launch | None:
     """The launch torchrun's variables describe (`environ`: os.environ), or None when none is
     set. Raises LaunchError when only some are set (e.g. LOCAL_RANK left in a shell) or one
     is not a number."""
-    environ = os.environ if environ is None else environ
-    found = [name for name in VARIABLES if name in environ]
+    env: Mapping[str, str] = os.environ if environ is None else environ
+    found = [name for name in VARIABLES if name in env]
     if not found:
         return None
-    missing = [name for name in VARIABLES if name not in environ]
+    missing = [name for name in VARIABLES if name not in env]
     if missing:
         raise LaunchError(
             f"{', '.join(found)} set but not {', '.join(missing)}: start the processes with "
@@ -53,11 +54,11 @@ def launch_from_env(environ: dict | None = None) -> Launch | None:
         )
     try:
         launch = Launch(
-            rank=int(environ["RANK"]),
-            local_rank=int(environ["LOCAL_RANK"]),
-            world_size=int(environ["WORLD_SIZE"]),
-            master_addr=environ["MASTER_ADDR"],
-            master_port=int(environ["MASTER_PORT"]),
+            rank=int(env["RANK"]),
+            local_rank=int(env["LOCAL_RANK"]),
+            world_size=int(env["WORLD_SIZE"]),
+            master_addr=env["MASTER_ADDR"],
+            master_port=int(env["MASTER_PORT"]),
         )
     except ValueError as error:
         raise LaunchError(f"torchrun's variables must be numbers: {error}") from None
@@ -97,8 +98,12 @@ def join(launch: Launch, backend: str, timeout: float, device: torch.device | No
         if launch.rank != 0:  # rank 0 listens; the others connect to it
             _wait_for_address(launch, deadline)
         left = max(deadline - time.monotonic(), 1.0)
-        options = {"device_id": device} if backend == "nccl" else {}
-        dist.init_process_group(backend, timeout=datetime.timedelta(seconds=left), **options)
+        if backend == "nccl":  # binds the group to this process's GPU
+            dist.init_process_group(
+                backend, timeout=datetime.timedelta(seconds=left), device_id=device
+            )
+        else:
+            dist.init_process_group(backend, timeout=datetime.timedelta(seconds=left))
     except (LaunchError, RuntimeError) as error:  # torch's DistError is a RuntimeError
         reason = str(error).splitlines()[0].rstrip(".")
         fix = (

@@ -39,7 +39,7 @@ from .device import (
     process_group_backend,
     use_device,
 )
-from .distributed import LaunchError, join, launch_from_env
+from .distributed import Launch, LaunchError, join, launch_from_env
 
 # What a checkpoint must share with the run that resumes it: the same data and steps.
 RUN_SETTINGS = ("batch_size", "lr", "seed")
@@ -111,7 +111,8 @@ def train(
     net = make_model().to(target_device)
     optimizer = torch.optim.SGD(net.parameters(), lr=lr, momentum=0.9)
     dtype = amp_dtype(target_device) if amp else None
-    scaler = torch.amp.GradScaler(target_device.type, enabled=amp and needs_grad_scaler(dtype))
+    scaled = dtype is not None and needs_grad_scaler(dtype)  # fp16 needs it, bf16 does not
+    scaler = torch.amp.GradScaler(target_device.type, enabled=scaled)
     loss_fn = nn.MSELoss()
     settings = {"batch_size": batch_size, "lr": lr, "seed": seed}
 
@@ -183,7 +184,7 @@ def positive(kind):
     return parse
 
 
-def parse_args(argv: list[str] | None = None) -> tuple[argparse.Namespace, object]:
+def parse_args(argv: list[str] | None = None) -> tuple[argparse.Namespace, Launch | None]:
     """The command line and torchrun's launch (None for one process); exits 2, saying the fix,
     for arguments or variables that cannot run."""
     parser = argparse.ArgumentParser(
