@@ -286,14 +286,22 @@ def host_error(netloc: str) -> str:
         host, _, port = netloc.partition(":")
     if port and not (port.isascii() and port.isdigit() and 1 <= int(port) <= 65535):
         return f"Give a port between 1 and 65535: '{port}' is not one."
-    if host.startswith("["):
-        if "%" in host:
-            return f"Leave the zone out of the IPv6 address ('{host}'): a URL cannot carry it."
-        try:
-            ipaddress.IPv6Address(host[1:-1])
-        except ValueError:
-            return f"Give a valid IPv6 address between the brackets: '{host}' is not one."
-        return ""
+    return _ip_literal_error(host) if host.startswith("[") else _host_name_error(host)
+
+
+def _ip_literal_error(host: str) -> str:
+    """Why a bracketed IPv6 host (`[::1]`) is not a valid one, or ""."""
+    if "%" in host:
+        return f"Leave the zone out of the IPv6 address ('{host}'): a URL cannot carry it."
+    try:
+        ipaddress.IPv6Address(host[1:-1])
+    except ValueError:
+        return f"Give a valid IPv6 address between the brackets: '{host}' is not one."
+    return ""
+
+
+def _host_name_error(host: str) -> str:
+    """Why a host (an IPv4 address or a DNS name) is not a valid one, or ""."""
     labels = host.split(".")
     if all(label.isascii() and label.isdigit() for label in labels):
         try:
