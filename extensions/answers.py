@@ -56,12 +56,13 @@ def load_torch_modules(path: Path = TORCH_MODULES_PATH) -> dict[str, tuple[str, 
     return {name: tuple(modules) for name, modules in data["modules"].items()}
 
 
+TORCH_MODULES = load_torch_modules()  # read once per render
 # Module -> the distribution of a torch install that brings it (`sympy` -> `sympy`,
 # `functorch` -> `torch`).
-TORCH_INSTALLS = {m: name for name, modules in load_torch_modules().items() for m in modules}
+TORCH_INSTALLS = {m: name for name, modules in TORCH_MODULES.items() for m in modules}
 # The distributions a project installs with torch: it may not be named like one of them.
 TORCH_DISTRIBUTIONS = frozenset(
-    canonicalize_name(name) for name in ("torch", *LIBRARY_NAMES, *load_torch_modules())
+    canonicalize_name(name) for name in ("torch", *LIBRARY_NAMES, *TORCH_MODULES)
 )
 SHADOWED_NAMES = (
     frozenset({"torch", *LIBRARY_NAMES, "test", "tests", "numpy", "src", "setup"})
