@@ -17,8 +17,9 @@ import html
 import json
 import random
 import zipfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from email.message import Message
+from functools import cache, cached_property
 from io import BytesIO
 
 from packaging.utils import canonicalize_name
@@ -85,6 +86,12 @@ class Release:
         return buffer.getvalue()
 
 
+@cache
+def built_wheel(release: Release, tag: str) -> bytes:
+    """`release.wheel(tag)`, built once per test session (wheels are deterministic)."""
+    return release.wheel(tag)
+
+
 def _urlsafe_sha256(data: bytes) -> str:
     return base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
 
@@ -97,30 +104,30 @@ class PyPIContent(Content):
     ranges: bool = True  # honour Range; False: always the whole file, 200
     pep658: bool = False  # offer `<wheel>.metadata`
     json: bool = True  # answer PEP 691 JSON when asked; False: HTML only, like older mirrors
-    _wheels: dict[str, bytes] = field(default_factory=dict, repr=False)
 
-    def files(self, project: str) -> dict[str, tuple[Release, str]]:
-        """filename -> (release, tag) for a project's wheels."""
+    @cached_property
+    def by_filename(self) -> dict[str, tuple[Release, str]]:
+        """filename -> (release, tag) for every wheel served."""
         return {
             release.filename(tag): (release, tag)
             for release in self.releases
-            if release.project == canonicalize_name(project)
             for tag in release.tags
+        }
+
+    def files(self, project: str) -> dict[str, tuple[Release, str]]:
+        """filename -> (release, tag) for a project's wheels."""
+        project = canonicalize_name(project)
+        return {
+            name: found for name, found in self.by_filename.items() if found[0].project == project
         }
 
     def release_of(self, filename: str) -> tuple[Release, str] | None:
         """The release and tag a wheel's filename belongs to."""
-        for release in self.releases:
-            for tag in release.tags:
-                if release.filename(tag) == filename:
-                    return release, tag
-        return None
+        return self.by_filename.get(filename)
 
     def wheel(self, filename: str) -> bytes | None:
-        if filename not in self._wheels and (found := self.release_of(filename)):
-            release, tag = found
-            self._wheels[filename] = release.wheel(tag)
-        return self._wheels.get(filename)
+        found = self.release_of(filename)
+        return built_wheel(*found) if found else None
 
     def listing(self, project: str) -> list[dict]:
         """PEP 691 file entries."""

@@ -31,7 +31,7 @@ import urllib.request
 import zipfile
 from dataclasses import dataclass, field, replace
 from email.message import Message
-from functools import cached_property
+from functools import cache, cached_property
 from pathlib import Path
 from urllib.parse import quote
 
@@ -39,7 +39,7 @@ from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name, parse_wheel_filename
 from packaging.version import Version
 
-from extensions.index_model import MODEL, Model, Release, family_of, index_url
+from extensions.index_model import MODEL, Model, Release, Variant, index_url
 from extensions.index_model import VARIANT_PLACEHOLDER as VARIANT
 from tests.stand_in_server import FORBIDDEN, NOT_FOUND, Content, Response, StandInServer
 
@@ -78,17 +78,18 @@ class Stub:
 
 def runtime_of(variant: str) -> tuple[tuple[str, str], ...]:
     """What torch.version says for a build of this variant."""
-    family = family_of(variant)
-    if family == "cuda":
-        digits = variant[2:]
+    parsed = Variant.parse(variant)
+    if parsed.family == "cuda":
+        digits = str(parsed.number)
         return (("cuda", f"{digits[:-1]}.{digits[-1]}"),)
-    if family == "rocm":
-        return (("hip", f"{variant[4:]}.00000-stub"),)
-    if family == "xpu":
+    if parsed.family == "rocm":
+        return (("hip", f"{parsed.number}.00000-stub"),)
+    if parsed.family == "xpu":
         return (("xpu", "20250000"),)
     return ()
 
 
+@cache
 def stub_wheel(stub: Stub) -> bytes:
     """A minimal installable wheel whose module reports its version and build."""
     module = canonicalize_name(stub.name).replace("-", "_")

@@ -127,6 +127,9 @@ def _handler(content: Content) -> type[BaseHTTPRequestHandler]:
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
+    # socketserver's listen backlog is 5: clients reading in parallel (uv, the refresh's 8
+    # readers) overflow it, and each dropped connection waits ~1 s for the SYN retry.
+    request_queue_size = 128
 
     def handle_error(self, request, client_address):
         # A resolver may drop a download once it has read what it needs: not an error.
