@@ -8,7 +8,7 @@ expected build per platform, and the README's "which build where".
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -198,7 +198,28 @@ def where_builds_come_from(plan: Plan) -> list[str]:
     return lines
 
 
-def toml_inline(table: Mapping[str, str]) -> str:
-    """A TOML inline table of strings: `{ index = "pytorch-cu130", marker = "..." }`."""
-    items = ", ".join(f"{key} = {toml_string(value)}" for key, value in table.items())
-    return f"{{ {items} }}"
+# What the project's TOML holds: strings, inline tables of strings, arrays of those tables.
+TomlValue = str | Mapping[str, str] | Sequence[Mapping[str, str]]
+
+
+def toml_inline(value: TomlValue) -> str:
+    """`value` as one TOML value: a string, an inline table of strings
+    (`{ index = "pytorch-cu130", marker = "..." }`) or an array of those."""
+    if isinstance(value, str):
+        return toml_string(value)
+    if isinstance(value, Mapping):
+        items = ", ".join(f"{key} = {toml_string(text)}" for key, text in value.items())
+        return f"{{ {items} }}"
+    return f"[{', '.join(map(toml_inline, value))}]"
+
+
+def toml_items(values: Iterable[TomlValue]) -> str:
+    """The items of a multi-line TOML array, each on its own line after a newline, indented
+    by four spaces and followed by a comma ("" for none): what goes between `[` and `]`."""
+    return "".join(f"\n    {toml_inline(value)}," for value in values)
+
+
+def toml_arrays(arrays: Mapping[str, Iterable[TomlValue]]) -> str:
+    """`key = [...]` for each key of `arrays`, a multi-line array each (see `toml_items`),
+    each after a newline: the body of a table such as `[tool.uv.sources]`."""
+    return "".join(f"\n{key} = [{toml_items(values)}\n]" for key, values in arrays.items())

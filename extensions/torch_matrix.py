@@ -560,6 +560,35 @@ CONTAINER_DEVICES = {
 }
 
 
+@dataclass(frozen=True)
+class Launch:
+    """How a project's README starts training on its backend's devices: torchrun's
+    `--nproc-per-node` on one machine (`per_machine`) and on each of several (`per_node`),
+    what those processes are (`processes`), whether a SLURM job asks for GPUs, and the
+    `docker run` options that give a container the devices (`docker`, "" or ending in a
+    space)."""
+
+    per_machine: str
+    per_node: str
+    processes: str
+    slurm_gpus: bool
+    docker: str
+
+
+def launch(family: str) -> Launch:
+    """The `Launch` of a backend `family`. torchrun's `gpu` counts CUDA and ROCm GPUs only
+    (torch.distributed.run), so XPU and the CPU take a number; the collective library is
+    torch's default for the device (`distributed.py` of the generated project)."""
+    devices = CONTAINER_DEVICES[family]
+    docker = f"{devices} " if devices else ""
+    if family in ("cuda", "rocm"):
+        every_gpu = "every GPU of this machine, one process each (NCCL, RCCL on ROCm)"
+        return Launch("gpu", "gpu", every_gpu, True, docker)
+    if family == "xpu":
+        return Launch("2", "2", "two processes, one per XPU (XCCL)", False, docker)
+    return Launch("2", "1", "two processes on this machine's CPU (gloo)", False, docker)
+
+
 def minimum_drivers(variants: Iterable[str], *, model: Model = MODEL) -> dict[str, str]:
     """CUDA variant -> the oldest NVIDIA driver (Linux) that runs its wheels, for the CUDA
     variants among `variants`."""
@@ -712,6 +741,7 @@ class Build:
     constraints: tuple[str, ...]
     accelerator_api: bool
     tools: dict[str, str]
+    launch: Launch  # how the README starts training on the first backend's devices
 
     @property
     def plan(self) -> Plan:
@@ -756,6 +786,7 @@ def build(answers: Mapping[str, Any], *, model: Model = MODEL) -> Build:
         constraints=the_release.constraints,
         accelerator_api=the_release.accelerator_api,
         tools=model.tools,
+        launch=launch(family_of(first.variant)),
     )
 
 
@@ -845,7 +876,6 @@ def jinja_globals() -> dict[str, object]:
         git_config=git_config,
         commands=commands,
         container_steps=container_steps,
-        container_devices=CONTAINER_DEVICES,
         minimum_driver=minimum_driver,
         minimum_drivers=minimum_drivers,
         machine_offer=machine_offer,
@@ -865,6 +895,8 @@ class TorchMatrixExtension(Extension):
         environment.filters.update(
             to_yaml=_to_yaml,
             toml_inline=configs.toml_inline,
+            toml_items=configs.toml_items,
+            toml_arrays=configs.toml_arrays,
             shell_quote=shlex.quote,
             **answer_rules.FILTERS,
         )

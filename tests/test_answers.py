@@ -16,7 +16,7 @@ import yaml
 from copier.errors import UserMessageError
 
 from extensions import answers as rules
-from extensions import index_model
+from extensions import configs, index_model
 from extensions.torch_matrix import questions
 from tests.tools import BIN, TEMPLATE, install_as_readme_says, readme_commands, render, sh
 
@@ -416,6 +416,17 @@ def test_an_index_url_is_the_answer_with_the_variant_in_place_or_appended(answer
 )
 def test_toml_strings_read_back_as_the_text(text):
     assert tomllib.loads(f"value = {rules.toml_string(text)}")["value"] == text
+
+
+def test_toml_arrays_read_back_as_the_values_they_render():
+    """What pyproject.toml's tables are made of: strings, inline tables, arrays of tables."""
+    arrays = {
+        "cpu": ["torch==2.13.0", 'pytorch-triton-rocm==3.5.0; sys_platform == "linux"'],
+        "torch": [{"index": "pytorch-cpu", "marker": 'sys_platform != "darwin"'}],
+        "conflicts": [[{"extra": "cpu"}, {"extra": "cu130"}]],
+    }
+    assert tomllib.loads(configs.toml_arrays(arrays)) == arrays
+    assert configs.toml_items([]) == ""
 
 
 @pytest.mark.parametrize("text", ['a "b" \\ c', 'ends "', "\\", "'''", '"""', "é 🚀"])
