@@ -15,6 +15,7 @@ import sys
 import unicodedata
 from collections.abc import Mapping
 from pathlib import Path
+from types import TracebackType
 from typing import Any
 from urllib.parse import SplitResult, urlsplit
 
@@ -333,6 +334,30 @@ def is_loopback(host: str) -> bool:
 class AnswerTypeError(UserMessageError, ValueError):
     """An answer given as data (`-d`, `--data-file`, settings' defaults) of a type its question
     cannot take: Copier prints the message and exits 1, writing nothing."""
+
+
+# How Copier words a refusal of an answer given as data (`-d`, `--data-file`) by a question's
+# validator or choices (copier/_user_data.py): a ValueError, which its command line leaves to
+# Python, so a traceback comes before the message.
+COPIER_REFUSALS = ("Validation error for question ", "Invalid choice for ")
+
+
+def _print_refusal(
+    kind: type[BaseException], error: BaseException, trace: TracebackType | None
+) -> None:
+    """`sys.excepthook` for the copier command line: a refused answer's message alone."""
+    if issubclass(kind, ValueError) and str(error).startswith(COPIER_REFUSALS):
+        print(error, file=sys.stderr)
+        return
+    sys.__excepthook__(kind, error, trace)
+
+
+def print_refusals_without_traceback() -> None:
+    """Makes the copier command line print a refused answer as it prints its own errors: the
+    message alone (exit status 1, nothing written). Every other exception keeps its
+    traceback. Takes effect once per process, for the copier command only (the API raises)."""
+    if sys.excepthook is sys.__excepthook__:
+        sys.excepthook = _print_refusal
 
 
 def answer_type_error(name: str, value: object, question: Mapping[str, Any]) -> str:

@@ -891,6 +891,7 @@ class TorchMatrixExtension(Extension):
 
     def __init__(self, environment: Environment) -> None:
         super().__init__(environment)
+        answer_rules.print_refusals_without_traceback()
         environment.globals.update(jinja_globals())
         environment.filters.update(
             to_yaml=_to_yaml,

@@ -226,6 +226,27 @@ def test_a_data_file_with_a_null_list_is_refused_on_the_command_line(tmp_path):
     assert not (tmp_path / "project").exists()
 
 
+@pytest.mark.parametrize(
+    ("answer", "message"),
+    [
+        ("package_name=torch", "Use e.g. 'my_torch': 'torch' would shadow the module"),
+        ("torch_backend=cu126", "Use `-d torch_backend=cuda`: torch"),
+    ],
+)
+def test_a_refused_answer_on_the_command_line_prints_its_message_alone(tmp_path, answer, message):
+    """A validator's or a choice's refusal of a `-d` answer: the message, no traceback."""
+    result = subprocess.run(
+        [BIN / "copier", "copy", "--trust", "--defaults", "--vcs-ref", "HEAD", "-d", answer]
+        + [TEMPLATE, tmp_path / "project"],
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 1
+    assert message in result.stderr.splitlines()[-1]
+    assert "Traceback" not in result.stderr
+    assert not (tmp_path / "project").exists()
+
+
 def suggested_answers(message: str) -> dict:
     """The answers a refusal proposes: `-d KEY=VALUE` commands or `Use e.g. 'name'`."""
     found = dict(
