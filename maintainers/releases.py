@@ -146,6 +146,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("command", choices=["check", "tag"])
     parser.add_argument("--repo", type=Path, default=ROOT, help="the git repository to tag")
     args = parser.parse_args(argv)
+    if not (args.repo / RECORD.name).is_file():
+        print(
+            f"error: give --repo this template's checkout: {args.repo} has no {RECORD.name}",
+            file=sys.stderr,
+        )
+        return 2
     try:
         releases = check(args.repo / RECORD.name, args.repo / CHANGELOG.name)
         if args.command == "tag":

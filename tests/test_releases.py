@@ -84,6 +84,13 @@ def test_a_changelog_release_without_its_commit_is_refused(tmp_path):
         releases.check(releases.RECORD, changelog)
 
 
+def test_a_folder_that_is_no_checkout_of_the_template_is_named_with_the_fix(tmp_path, capsys):
+    assert releases.main(["tag", "--repo", str(tmp_path / "elsewhere")]) == 2
+    error = capsys.readouterr().err
+    assert error.startswith("error: give --repo this template's checkout:")
+    assert "has no releases.yml" in error
+
+
 def test_unreleased_is_not_a_release():
     text = (TEMPLATE / "CHANGELOG.md").read_text()
     assert "\n## Unreleased\n" in text
