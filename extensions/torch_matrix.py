@@ -665,7 +665,29 @@ def detect_backend(
     probed), for this torch."""
     if found is None:
         found = _probe(os.environ.get("PATH", ""))
-    return machine.choose_backend(found, machine_offer(torch_version, model=model))
+    choice = machine.choose_backend(found, machine_offer(torch_version, model=model))
+    older = cuda_answers_for_driver(found.nvidia_driver, model=model)
+    if choice.backend == "cpu" and older:
+        return machine.Choice("cpu", f"{choice.reason}; or keep this driver with `{older}`")
+    return choice
+
+
+def cuda_answers_for_driver(driver: str, *, model: Model = MODEL) -> str:
+    """The answers (`-d` flags) of the newest torch of the matrix with a CUDA build that
+    NVIDIA driver `driver` runs, that torch's newest such variant; "" when none does or no
+    driver is given. The minimum drivers are the matrix's `drivers`."""
+    if not driver:
+        return ""
+    for torch in model.torch_versions:  # newest first
+        cuda = ordered(v for v in model.releases[torch].variants if family_of(v) == "cuda")
+        runs = [
+            variant
+            for variant, minimum in minimum_drivers(cuda, model=model).items()
+            if machine.driver_version(driver) >= machine.driver_version(minimum)
+        ]
+        if runs:
+            return f"-d torch_version={torch} -d torch_backend={runs[-1]}"
+    return ""
 
 
 def resolve_auto(context: dict[str, Any]) -> None:

@@ -4,6 +4,7 @@ as the answer; and the facts the doctor's GPU check and advice come from."""
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -12,8 +13,9 @@ from copier import run_copy
 from packaging.version import Version
 
 from extensions import machine
-from extensions.index_model import MODEL
+from extensions.index_model import MODEL, family_of
 from extensions.torch_matrix import (
+    cuda_answers_for_driver,
     detect_backend,
     gpu_fixes,
     machine_offer,
@@ -22,7 +24,7 @@ from extensions.torch_matrix import (
     resolve_backend,
 )
 from tests.test_update import GIT_ENV, Project, TemplateRepo
-from tests.tools import TEMPLATE
+from tests.tools import TEMPLATE, render
 
 CUDA_13_DRIVER = minimum_driver("cu130")  # NVIDIA's minimum for any CUDA 13 build (580)
 
@@ -55,6 +57,22 @@ def test_a_driver_too_old_for_every_cuda_build_takes_the_cpu_build_and_says_why(
     assert f"cu126 needs {minimum_driver('cu126')}" in choice.reason
 
 
+def test_a_driver_too_old_for_this_torch_is_told_the_newest_torch_it_runs(tmp_path):
+    """Driver 470 (CUDA 11.4) runs cu118 (CUDA 11: 450.80.02 or newer), which torch 2.7.1 is
+    the newest to have; driver 560 runs CUDA 12, whose newest build is 2.14.1's cu126."""
+    choice = detect_backend("2.15.0", nvidia("470.256.02"))
+    assert choice.backend == "cpu"
+    fix = "-d torch_version=2.7.1 -d torch_backend=cu118"
+    assert choice.reason.endswith(
+        f"update the driver to use the GPU; or keep this driver with `{fix}`"
+    )
+    assert cuda_answers_for_driver("560.35.03") == "-d torch_version=2.14.1 -d torch_backend=cu126"
+    assert cuda_answers_for_driver("390.157") == cuda_answers_for_driver("") == ""
+    answers = dict(flag.removeprefix("-d ").split("=") for flag in re.findall(r"-d \S+", fix))
+    project = render(tmp_path / "older", project_name="older", **answers)
+    assert '"torch==2.7.1"' in (project / "pyproject.toml").read_text()
+
+
 def test_amd_and_intel_gpus_take_their_family_where_the_torch_has_it():
     assert detect_backend("2.13.0", machine.Machine(amd_tool="rocminfo")).backend == "rocm"
     assert detect_backend("2.13.0", machine.Machine(intel_tool="xpu-smi")).backend == "xpu"
@@ -72,7 +90,7 @@ def test_no_gpu_takes_the_cpu_build():
 
 def test_the_offer_lists_the_torch_cuda_builds_oldest_first_with_their_drivers():
     offer = machine_offer("2.13.0")
-    cuda = [v for v in MODEL.releases["2.13.0"].variants if v.startswith("cu")]
+    cuda = [v for v in MODEL.releases["2.13.0"].variants if family_of(v) == "cuda"]
     assert list(offer.cuda_drivers) == cuda
     assert offer.cuda_drivers == {v: minimum_driver(v) for v in cuda}
     assert machine_offer("2.6.0").recommended_cuda == "cu126"  # its newest: no cu130
@@ -212,3 +230,4 @@ def test_updates_keep_the_detected_build_and_auto_detects_again(tmp_path, monkey
     assert updated.returncode == 0, updated.stderr
     assert yaml.safe_load(answers.read_text())["torch_backend"] == "cu130"
     assert 'index = "pytorch-cu130"' in (project.path / "pyproject.toml").read_text()
+    assert "torch_backend auto: cu130 (NVIDIA driver 580.65.06 runs cu130)." in updated.stderr
