@@ -9,8 +9,13 @@ the same for every index:
   `bytes=a-` or `bytes=-n` range is answered 206 with `Content-Range`, a range past the end
   416; it is never advertised (`Accept-Ranges`), so resolvers download whole files;
 - HEAD as GET without the body;
+- the transport faults a `Response` can carry: a Content-Length longer than the body (a
+  truncated body), a body sent one byte every `drip` seconds (woken when the server stops);
 - a log of every request (`Content.requests`: path, Range header, status) and of the bytes
   sent per path (`Content.served`), so a test can tell a range read from a download.
+
+`Replies` answers every path with a list of responses in turn: a source that misbehaves
+everywhere (a 503 then a 200, a drip, a redirect to another host).
 
 It runs on daemon threads: it stops with the test process if a test does not stop it.
 """
@@ -30,17 +35,26 @@ from urllib.parse import unquote
 @dataclass(frozen=True)
 class Response:
     """What the server sends for a path: status, body, content type; `ranges`: the body is a
-    file that honours Range."""
+    file that honours Range; `length`: the Content-Length to declare instead of the body's (a
+    truncated body); `drip`: seconds to wait before each byte of the body (a trickle)."""
 
     status: int
     body: bytes = b""
     content_type: str = "text/html"
     ranges: bool = False
-    headers: tuple[tuple[str, str], ...] = ()  # more headers (`WWW-Authenticate`)
+    headers: tuple[tuple[str, str], ...] = ()  # more headers (`WWW-Authenticate`, `Location`)
+    length: int | None = None
+    drip: float = 0.0
 
 
 FORBIDDEN = Response(403, b"Forbidden", "text/plain")
 NOT_FOUND = Response(404, b"Not Found", "text/plain")
+TRUNCATED = Response(200, b"<html><body>", length=1000)  # then the connection closes
+
+
+def redirect_elsewhere(url: str) -> Response:
+    """A 302 to `url` on another host: `localhost` for `127.0.0.1`."""
+    return Response(302, headers=(("Location", url.replace("127.0.0.1", "localhost")),))
 
 
 class Request(NamedTuple):
@@ -71,6 +85,20 @@ class Content:
         raise NotImplementedError
 
 
+@dataclass(kw_only=True)
+class Replies(Content):
+    """Answers every path with `replies` in turn, the last one for good (its URL: `/whl`)."""
+
+    replies: list[Response] = field(default_factory=list)
+
+    @property
+    def url_path(self) -> str:
+        return "/whl"
+
+    def answer(self, path: str, headers: Message) -> Response:
+        return self.replies[min(len(self.requests), len(self.replies) - 1)]
+
+
 def byte_range(header: str | None, size: int) -> tuple[int, int] | None:
     """(first, last) of a single `bytes=` range of a `size`-byte body; None for no (or an
     unsupported) range."""
@@ -95,7 +123,7 @@ def ranged(response: Response, header: str | None) -> tuple[Response, dict[str, 
     return part, {"Content-Range": f"bytes {first}-{last}/{size}"}
 
 
-def _handler(content: Content) -> type[BaseHTTPRequestHandler]:
+def _handler(content: Content, stopping: threading.Event) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self):  # noqa: N802 - the http.server API
             self._answer(send_body=True)
@@ -111,13 +139,20 @@ def _handler(content: Content) -> type[BaseHTTPRequestHandler]:
             content.requests.append(Request(path, asked, response.status))
             self.send_response(response.status)
             self.send_header("Content-Type", response.content_type)
-            self.send_header("Content-Length", str(len(response.body)))
+            length = len(response.body) if response.length is None else response.length
+            self.send_header("Content-Length", str(length))
             for key, value in [*headers.items(), *response.headers]:
                 self.send_header(key, value)
             self.end_headers()
             if send_body:
                 content.served[path] += len(response.body)  # before the client can look
-                self.wfile.write(response.body)
+                if not response.drip:
+                    self.wfile.write(response.body)
+                    return
+                for byte in response.body:  # one at a time; the server's stop wakes the wait
+                    if stopping.wait(response.drip):
+                        return
+                    self.wfile.write(bytes([byte]))
 
         def log_message(self, *args):
             pass
@@ -143,7 +178,8 @@ class StandInServer:
 
     def __init__(self, content: Content):
         self.content = content
-        self.server = _Server(("127.0.0.1", 0), _handler(content))
+        self.stopping = threading.Event()  # wakes the drips
+        self.server = _Server(("127.0.0.1", 0), _handler(content, self.stopping))
         self.url = f"http://127.0.0.1:{self.server.server_port}{content.url_path}"
         self.thread = threading.Thread(
             target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
@@ -154,5 +190,6 @@ class StandInServer:
         return self
 
     def __exit__(self, *exc) -> None:
+        self.stopping.set()
         self.server.shutdown()
         self.server.server_close()

@@ -23,10 +23,9 @@ from packaging.version import Version
 
 from extensions.index_model import FACTS_PATH, MATRIX_PATH, load_facts, load_matrix, load_model
 from maintainers import refresh
-from tests.faulty_server import FaultyServer
 from tests.pypi_stand_in import PyPIContent, Release, recorded_pypi
 from tests.pytorch_index import TORCH_PYPI_REQUIRES, IndexContent, StandInIndex
-from tests.stand_in_server import Response, StandInServer
+from tests.stand_in_server import TRUNCATED, Replies, Response, StandInServer, redirect_elsewhere
 
 RECORDED = Path(__file__).with_name("data") / "pypi_facts.yml"
 PYPI_FACTS = yaml.safe_load(RECORDED.read_text())
@@ -446,8 +445,9 @@ def test_check_with_pypi_unreachable_lists_what_the_index_serves_and_exits_incom
     assert snapshot(files) == before
 
 
+DEADLINE = 3  # seconds: a drip of one byte every 20 s sends none before it
 TRANSPORT = {
-    "drip": "the 10 s deadline",
+    "drip": f"the {DEADLINE} s deadline",
     "truncated": "truncated",
     "redirect": "redirects to another host",
 }
@@ -457,13 +457,17 @@ TRANSPORT = {
 @pytest.mark.parametrize("source", ["index", "PyPI"])
 def test_a_misbehaving_source_is_a_clean_error_within_the_deadline(files, fault, source):
     """A mirror that sends one byte every 20 s, a body shorter than its Content-Length, a
-    redirect to another host: named, within the 10 s deadline, files byte-identical."""
+    redirect to another host: named, within the deadline, files byte-identical."""
     before = snapshot(files)
+    mirror = Replies()
     with (
-        FaultyServer(fault) as faulty,
+        StandInServer(mirror) as faulty,
         StandInIndex(index_content()) as index,
         StandInServer(pypi_content()) as pypi,
     ):
+        drip = Response(200, b"<" * 1000, drip=20)
+        replies = {"drip": drip, "truncated": TRUNCATED, "redirect": redirect_elsewhere(faulty.url)}
+        mirror.replies.append(replies[fault])
         urls = {"index": index.url, "PyPI": pypi.url} | {source: faulty.url}
         started = time.monotonic()
         outcome = refresh.refresh(
@@ -472,12 +476,12 @@ def test_a_misbehaving_source_is_a_clean_error_within_the_deadline(files, fault,
             files / MATRIX_PATH.name,
             files / refresh.README_PATH.name,
             files / FACTS_PATH.name,
-            deadline=10,
+            deadline=DEADLINE,
         )
         took = time.monotonic() - started
     (why,) = outcome.unread
     assert TRANSPORT[fault] in why
-    assert took < 10 + 5  # the drip would take 20 s for its first byte
+    assert took < DEADLINE + 5  # the drip would take 20 s for its first byte
     assert snapshot(files) == before
 
 
