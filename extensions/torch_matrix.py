@@ -775,9 +775,10 @@ class Build:
         return bool(self.backends[0].extra)
 
     @property
-    def cpu_backend(self) -> configs.Backend | None:
-        """The backend that installs the CPU build (for CI), else None."""
-        return next((b for b in self.backends if b.variant == "cpu"), None)
+    def ci_backend(self) -> configs.Backend:
+        """The backend CI installs: the one of the CPU build (no GPU wheels on a runner),
+        else, in a project without one, the first."""
+        return next((b for b in self.backends if b.variant == "cpu"), self.backends[0])
 
 
 def build(answers: Mapping[str, Any], *, model: Model = MODEL) -> Build:

@@ -515,3 +515,35 @@ def test_a_project_made_before_the_year_was_recorded_keeps_its_license_year(tmp_
     assert license_file.read_text() == license_text
     assert yaml.safe_load(answers_file.read_text())["copyright_year"] == 2025
     project.assert_no_conflicts()
+
+
+def test_a_gpu_project_without_a_cpu_backend_is_told_how_to_give_ci_one(tmp_path, template):
+    """CI installs the CPU build where the project has one; a CUDA project answered without it
+    says its CI downloads the GPU wheels, and the update it names adds the `cpu` backend."""
+    project = Project(
+        template, tmp_path / "demo", "1.0.0", package_manager="uv", torch_backend="cuda",
+        extra_backends=[],
+    )  # fmt: skip
+    readme = (project.path / "README.md").read_text()
+    ci = project.path / ".github/workflows/ci.yml"
+    assert "tests on the cu130 build. Its token" in readme and "has no `cpu` backend" in readme
+    copied = subprocess.run(
+        [BIN / "copier", "copy", "--trust", "--defaults", "-d", "torch_backend=cuda"]
+        + ["-d", "extra_backends=[]", template.path, tmp_path / "copied"],
+        capture_output=True,
+        text=True,
+    )
+    assert "CI installs the cu130 build, GPU wheels: no cpu backend" in copied.stderr
+    assert "- run: uv sync --locked\n" in ci.read_text()
+    found = re.search(r"`(copier update [^`]+)`", readme.split("no `cpu`")[1])
+    assert found
+    copier, *arguments = shlex.split(found[1])  # as the README writes it
+    updated = subprocess.run(
+        [BIN / copier, *arguments], cwd=project.path, capture_output=True, text=True
+    )
+    assert updated.returncode == 0, updated.stderr
+    assert "uv sync --locked --extra cpu" in ci.read_text()
+    assert (
+        "tests on the CPU build, so it never downloads GPU wheels"
+        in (project.path / "README.md").read_text()
+    )
