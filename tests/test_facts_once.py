@@ -1,15 +1,19 @@
 """Every fact is defined once, in the model (`extensions/`): tests and benchmarks import the
-package managers and the families from it instead of listing them again."""
+package managers and the families from it instead of listing them again, and the
+conflict-marker pattern is written in one place."""
 
 import ast
 from pathlib import Path
 
 import yaml
 
-from extensions.index_model import FAMILIES, MANAGERS
+from extensions.index_model import CONFLICT_MARKER, FAMILIES, MANAGERS
 
 ROOT = Path(__file__).resolve().parent.parent
 LISTED_FACTS = {"managers": set(MANAGERS), "families": set(FAMILIES)}
+MODEL_FILE = ROOT / "extensions" / "index_model.py"
+# The Python of the template's own code, tests and benchmarks (the model's file aside).
+OWN_CODE = ("extensions", "maintainers", "tests", "benchmarks")
 
 
 def literal_lists_of_facts(path: Path, root: Path = ROOT) -> list[str]:
@@ -45,6 +49,26 @@ def test_the_check_finds_a_literal_list_in_any_order(tmp_path):
     ]
     sample.write_text('SOME = ["uv", "pip"]\n')  # a chosen few, not the list
     assert literal_lists_of_facts(sample, tmp_path) == []
+
+
+def own_python_files(root: Path = ROOT) -> list[Path]:
+    return [
+        path
+        for folder in OWN_CODE
+        for path in sorted((root / folder).rglob("*.py"))
+        if path != MODEL_FILE
+    ]
+
+
+def test_the_conflict_marker_pattern_is_written_once():
+    """In the model (`CONFLICT_MARKER`); code imports it, templates render `conflict_marker`."""
+    texts = own_python_files() + [p for p in (ROOT / "template").rglob("*") if p.is_file()]
+    found = [
+        str(path.relative_to(ROOT))
+        for path in texts
+        if CONFLICT_MARKER in path.read_text(encoding="utf-8")
+    ]
+    assert not found, "use CONFLICT_MARKER (templates: {{ conflict_marker }}): " + ", ".join(found)
 
 
 def test_the_package_manager_question_offers_the_models_managers():
