@@ -12,7 +12,7 @@ from copier import run_copy
 from packaging.version import Version
 
 from extensions import machine
-from extensions.index_model import MODEL
+from extensions.index_model import MODEL, family_of
 from extensions.torch_matrix import (
     detect_backend,
     gpu_fixes,
@@ -72,7 +72,7 @@ def test_no_gpu_takes_the_cpu_build():
 
 def test_the_offer_lists_the_torch_cuda_builds_oldest_first_with_their_drivers():
     offer = machine_offer("2.13.0")
-    cuda = [v for v in MODEL.releases["2.13.0"].variants if v.startswith("cu")]
+    cuda = [v for v in MODEL.releases["2.13.0"].variants if family_of(v) == "cuda"]
     assert list(offer.cuda_drivers) == cuda
     assert offer.cuda_drivers == {v: minimum_driver(v) for v in cuda}
     assert machine_offer("2.6.0").recommended_cuda == "cu126"  # its newest: no cu130
