@@ -429,6 +429,12 @@ def test_toml_arrays_read_back_as_the_values_they_render():
     assert configs.toml_items([]) == ""
 
 
+def test_toml_keys_that_are_not_bare_read_back_as_one_key():
+    """A distribution named with a dot (`zope.interface`) stays one key, not a nested table."""
+    arrays = {"zope.interface": [{"index": "a", "odd key": "b", "é": "c"}], "": ["d"]}
+    assert tomllib.loads(configs.toml_arrays(arrays)) == arrays
+
+
 @pytest.mark.parametrize("text", ['a "b" \\ c', 'ends "', "\\", "'''", '"""', "é 🚀"])
 def test_docstrings_read_back_as_the_text(text):
     module = ast.parse(rules.python_docstring(text))
