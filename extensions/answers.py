@@ -92,6 +92,10 @@ def control_characters(text: str) -> list[str]:
 
 def single_line_error(text: str, what: str) -> str:
     """Why `text` cannot be a one-line answer, or ""."""
+    # Bytes that are not UTF-8 in a command-line value reach Python as lone surrogates, which
+    # no file can hold.
+    if undecoded := [repr(c)[1:-1] for c in text or "" if unicodedata.category(c) == "Cs"]:
+        return f"Write {what} in UTF-8: it holds bytes that are not text ({', '.join(undecoded)})."
     if found := control_characters(text or ""):
         return f"Write {what} on one line, without {', '.join(dict.fromkeys(found))}."
     return ""

@@ -200,6 +200,13 @@ def where_builds_come_from(plan: Plan) -> list[str]:
 
 # What the project's TOML holds: strings, inline tables of strings, arrays of those tables.
 TomlValue = str | Mapping[str, str] | Sequence[Mapping[str, str]]
+BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")  # TOML's bare keys; any other key is quoted
+
+
+def toml_key(key: str) -> str:
+    """`key` as one TOML key: bare (`torch`, `triton-rocm`) where TOML allows it, else quoted
+    (`"zope.interface"`, which bare would be a dotted key: a table in a table)."""
+    return key if BARE_KEY.fullmatch(key) else toml_string(key)
 
 
 def toml_inline(value: TomlValue) -> str:
@@ -208,7 +215,7 @@ def toml_inline(value: TomlValue) -> str:
     if isinstance(value, str):
         return toml_string(value)
     if isinstance(value, Mapping):
-        items = ", ".join(f"{key} = {toml_string(text)}" for key, text in value.items())
+        items = ", ".join(f"{toml_key(key)} = {toml_string(text)}" for key, text in value.items())
         return f"{{ {items} }}"
     return f"[{', '.join(map(toml_inline, value))}]"
 
@@ -222,4 +229,6 @@ def toml_items(values: Iterable[TomlValue]) -> str:
 def toml_arrays(arrays: Mapping[str, Iterable[TomlValue]]) -> str:
     """`key = [...]` for each key of `arrays`, a multi-line array each (see `toml_items`),
     each after a newline: the body of a table such as `[tool.uv.sources]`."""
-    return "".join(f"\n{key} = [{toml_items(values)}\n]" for key, values in arrays.items())
+    return "".join(
+        f"\n{toml_key(key)} = [{toml_items(values)}\n]" for key, values in arrays.items()
+    )

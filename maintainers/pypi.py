@@ -50,7 +50,7 @@ from packaging.version import InvalidVersion, Version
 from pypi_simple import DistributionPackage, ProjectPage
 from pypi_simple.errors import UnsupportedRepoVersionError
 
-from extensions.index_model import LIBRARY_NAMES
+from extensions.index_model import LIBRARY_NAMES, VARIANT_PREFIXES
 from maintainers import fetch
 
 JSON_TYPE = "application/vnd.pypi.simple.v1+json"
@@ -499,7 +499,7 @@ def cuda_build(applicable: Iterable[Requirement]) -> tuple[str, Requirement | No
             version = _stated_version(requirement.specifier)
             if version is None:
                 raise PyPIError(f"`{requirement}` names CUDA but no version")
-            return f"cu{version.major}{version.minor}", requirement
+            return f"{VARIANT_PREFIXES['cuda']}{version.major}{version.minor}", requirement
     return "cpu", None
 
 

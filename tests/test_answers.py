@@ -66,6 +66,10 @@ INVALID = [
     ({"description": "A\x00B"}, "without \\x00"),
     ({"author_name": "Jane\rDoe"}, "Write it on one line, without \\r"),
     ({"author_name": "Jane\u2028Doe"}, "without \\u2028"),
+    # Bytes that are not UTF-8 in a `-d` value (Python keeps them as lone surrogates).
+    ({"description": "caf\udce9"}, "Write it in UTF-8: it holds bytes that are not text (\\udce9)"),
+    ({"project_name": "caf\udce9"}, "Write the project name in UTF-8"),
+    ({"author_name": "caf\udce9"}, "Write it in UTF-8"),
     ({"author_email": "nobody"}, "Give an address like jane@example.com"),
     ({"author_email": ""}, "Give an address like"),
     ({"author_email": 'jane"@example.com'}, "Give an address like"),
@@ -448,6 +452,12 @@ def test_toml_arrays_read_back_as_the_values_they_render():
     }
     assert tomllib.loads(configs.toml_arrays(arrays)) == arrays
     assert configs.toml_items([]) == ""
+
+
+def test_toml_keys_that_are_not_bare_read_back_as_one_key():
+    """A distribution named with a dot (`zope.interface`) stays one key, not a nested table."""
+    arrays = {"zope.interface": [{"index": "a", "odd key": "b", "é": "c"}], "": ["d"]}
+    assert tomllib.loads(configs.toml_arrays(arrays)) == arrays
 
 
 @pytest.mark.parametrize("text", ['a "b" \\ c', 'ends "', "\\", "'''", '"""', "é 🚀"])

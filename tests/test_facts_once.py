@@ -1,15 +1,22 @@
 """Every fact is defined once, in the model (`extensions/`): tests and benchmarks import the
-package managers and the families from it instead of listing them again."""
+package managers and the families from it instead of listing them again, every variant name is
+read by `Variant`, and the conflict-marker pattern is written in one place."""
 
 import ast
 from pathlib import Path
 
 import yaml
 
-from extensions.index_model import FAMILIES, MANAGERS
+from extensions.index_model import CONFLICT_MARKER, FAMILIES, MANAGERS, VARIANT_PREFIXES
 
 ROOT = Path(__file__).resolve().parent.parent
 LISTED_FACTS = {"managers": set(MANAGERS), "families": set(FAMILIES)}
+MODEL_FILE = ROOT / "extensions" / "index_model.py"
+# The Python of the template's own code, tests and benchmarks (the model's file aside).
+OWN_CODE = ("extensions", "maintainers", "tests", "benchmarks")
+# What only `Variant` may take a variant name apart with: a family's name, a variant's prefix.
+VARIANT_PARTS = set(FAMILIES) | set(VARIANT_PREFIXES.values())
+STRING_SURGERY = {"startswith", "endswith", "removeprefix", "removesuffix", "lstrip", "rstrip"}
 
 
 def literal_lists_of_facts(path: Path, root: Path = ROOT) -> list[str]:
@@ -45,6 +52,68 @@ def test_the_check_finds_a_literal_list_in_any_order(tmp_path):
     ]
     sample.write_text('SOME = ["uv", "pip"]\n')  # a chosen few, not the list
     assert literal_lists_of_facts(sample, tmp_path) == []
+
+
+def own_python_files(root: Path = ROOT) -> list[Path]:
+    return [
+        path
+        for folder in OWN_CODE
+        for path in sorted((root / folder).rglob("*.py"))
+        if path != MODEL_FILE
+    ]
+
+
+def hand_made_variant_parsing(path: Path, root: Path = ROOT) -> list[str]:
+    """`file:line: code` for each string method call in `path` that takes a variant name apart
+    by a family's name or a variant's prefix (`v.startswith("cu")`, `name.removeprefix("rocm")`),
+    and each f-string that builds a variant name from a prefix (`f"cu{major}{minor}"`)."""
+    found: list[ast.expr] = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+            if node.func.attr not in STRING_SURGERY:
+                continue
+            words = {c.value for a in node.args for c in ast.walk(a) if isinstance(c, ast.Constant)}
+            if words & VARIANT_PARTS:
+                found.append(node)
+        elif isinstance(node, ast.JoinedStr) and node.values:
+            first = node.values[0]
+            if isinstance(first, ast.Constant) and first.value in VARIANT_PREFIXES.values():
+                found.append(node)
+    return [
+        f"{path.relative_to(root)}:{node.lineno}: {ast.unparse(node)}"
+        for node in sorted(found, key=lambda node: node.lineno)
+    ]
+
+
+def test_every_variant_name_is_read_by_the_variant_type():
+    found = [hit for path in own_python_files() for hit in hand_made_variant_parsing(path)]
+    assert not found, "use Variant.parse(name).family / VARIANT_PREFIXES:\n" + "\n".join(found)
+
+
+def test_the_variant_check_finds_a_name_taken_apart_by_hand(tmp_path):
+    sample = tmp_path / "sample.py"
+    sample.write_text(
+        'a = [v for v in names if v.startswith("cu")]\n'
+        'b = name.startswith(("rocm", "xpu"))\n'
+        'c = f"cu{major}{minor}"\n'
+        'd = n.startswith(("nvidia-", "cuda-"))\n'  # distributions, not variants
+    )
+    assert [hit.split(": ")[0] for hit in hand_made_variant_parsing(sample, tmp_path)] == [
+        "sample.py:1",
+        "sample.py:2",
+        "sample.py:3",
+    ]
+
+
+def test_the_conflict_marker_pattern_is_written_once():
+    """In the model (`CONFLICT_MARKER`); code imports it, templates render `conflict_marker`."""
+    texts = own_python_files() + [p for p in (ROOT / "template").rglob("*") if p.is_file()]
+    found = [
+        str(path.relative_to(ROOT))
+        for path in texts
+        if CONFLICT_MARKER in path.read_text(encoding="utf-8")
+    ]
+    assert not found, "use CONFLICT_MARKER (templates: {{ conflict_marker }}): " + ", ".join(found)
 
 
 def test_the_package_manager_question_offers_the_models_managers():

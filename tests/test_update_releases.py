@@ -18,6 +18,7 @@ import pytest
 import yaml
 from copier import run_copy
 
+from extensions.index_model import CONFLICT_MARKER
 from maintainers import releases
 from tests.template_history import git, release_candidate
 from tests.tools import BIN
@@ -131,7 +132,7 @@ def update_as_a_user(project: Path, *args: str) -> str:
     return refusal
 
 
-CONFLICT = re.compile(r"^(<{7}|>{7})( |$)", flags=re.M)
+CONFLICT = re.compile(CONFLICT_MARKER, flags=re.M)
 
 
 def files(root: Path) -> dict[str, bytes]:
