@@ -14,6 +14,8 @@ import shutil
 import socket
 import subprocess
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -389,9 +391,10 @@ def test_an_unreadable_index_leaves_the_check_incomplete_and_changes_nothing(fil
     with (
         StandInIndex(index_content(faults=faults)) as index,
         StandInServer(pypi_content()) as pypi,
+        dead_port() as port,
     ):
         if fault == "unreachable":
-            index.url = f"http://127.0.0.1:{unused_port()}/whl"
+            index.url = f"http://127.0.0.1:{port}/whl"
         outcome = run(files, index, pypi)
     (why,) = outcome.unread
     assert why.startswith("the PyTorch index") and re.search(message, why)
@@ -399,10 +402,13 @@ def test_an_unreadable_index_leaves_the_check_incomplete_and_changes_nothing(fil
     assert snapshot(files) == before
 
 
-def unused_port() -> int:
-    with socket.socket() as unused:
-        unused.bind(("127.0.0.1", 0))
-        return unused.getsockname()[1]
+@contextmanager
+def dead_port() -> Iterator[int]:
+    """A port of 127.0.0.1 that refuses connections: bound, never listening, and held until
+    the block ends, so no other test's server can take it meanwhile."""
+    with socket.socket() as held:
+        held.bind(("127.0.0.1", 0))
+        yield held.getsockname()[1]
 
 
 def test_check_with_the_index_unreachable_lists_pypis_new_release_and_exits_incomplete(
@@ -414,8 +420,8 @@ def test_check_with_the_index_unreachable_lists_pypis_new_release_and_exits_inco
         monkeypatch.setattr(refresh, name, files / getattr(refresh, name).name)
     before = snapshot(files)
     pypi_16, _ = with_new_release()
-    dead = f"http://127.0.0.1:{unused_port()}/whl"
-    with StandInServer(pypi_content(pypi_16)) as pypi:
+    with dead_port() as port, StandInServer(pypi_content(pypi_16)) as pypi:
+        dead = f"http://127.0.0.1:{port}/whl"
         arguments = ["--check", "--index-url", dead, "--pypi-url", pypi.url, "--deadline", "60"]
         started = time.monotonic()
         assert refresh.main(arguments) == refresh.INCOMPLETE == 3
@@ -435,8 +441,8 @@ def test_check_with_pypi_unreachable_lists_what_the_index_serves_and_exits_incom
         monkeypatch.setattr(refresh, name, files / getattr(refresh, name).name)
     before = snapshot(files)
     _, content = with_new_release()
-    dead = f"http://127.0.0.1:{unused_port()}/simple/"
-    with StandInIndex(content) as index:
+    with dead_port() as port, StandInIndex(content) as index:
+        dead = f"http://127.0.0.1:{port}/simple/"
         arguments = ["--check", "--index-url", index.url, "--pypi-url", dead]
         assert refresh.main(arguments) == refresh.INCOMPLETE
     out = capsys.readouterr().out
