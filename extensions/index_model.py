@@ -242,6 +242,7 @@ class Release:
     withheld: dict[str, str] = field(default_factory=dict)  # served, not offered -> why
     constraints: tuple[str, ...] = ()  # further requirements its projects need
     accelerator_api: bool = True  # has `torch.accelerator`
+    torchrun_xpu: bool = True  # torchrun takes `--nproc-per-node xpu` (one process per XPU)
 
     def reason_not_offered(self, name: str) -> str:
         """Why the matrix does not offer `name` (a variant or family) with this torch, or ""."""
@@ -494,6 +495,7 @@ def _release(
         withheld=dict(row.get("withheld", {})),
         constraints=tuple(row.get("constraints", ())),
         accelerator_api=row.get("accelerator_api", True),
+        torchrun_xpu=row.get("torchrun_xpu", True),
     )
 
 

@@ -575,17 +575,24 @@ class Launch:
     docker: str
 
 
-def launch(family: str) -> Launch:
-    """The `Launch` of a backend `family`. torchrun's `gpu` counts CUDA and ROCm GPUs only
-    (torch.distributed.run), so XPU and the CPU take a number; the collective library is
-    torch's default for the device (`distributed.py` of the generated project)."""
+def launch(family: str, the_release: Release) -> Launch:
+    """The `Launch` of a backend `family` with this torch. torchrun's `--nproc-per-node gpu`
+    counts CUDA and ROCm GPUs, `xpu` Intel GPUs where the release's torchrun takes it
+    (`Release.torchrun_xpu`), else a number (torch.distributed.run); the collective library
+    is torch's default for the device (`distributed.py` of the generated project)."""
     devices = CONTAINER_DEVICES[family]
     docker = f"{devices} " if devices else ""
     if family in ("cuda", "rocm"):
         every_gpu = "every GPU of this machine, one process each (NCCL, RCCL on ROCm)"
         return Launch("gpu", "gpu", every_gpu, True, docker)
+    if family == "xpu" and the_release.torchrun_xpu:
+        return Launch(
+            "xpu", "xpu", "every XPU of this machine, one process each (XCCL)", False, docker
+        )
     if family == "xpu":
-        return Launch("2", "2", "two processes, one per XPU (XCCL)", False, docker)
+        torch = the_release.torch
+        two = f"two processes, one per XPU (XCCL; torch {torch}'s torchrun cannot count them)"
+        return Launch("2", "2", two, False, docker)
     return Launch("2", "1", "two processes on this machine's CPU (gloo)", False, docker)
 
 
@@ -809,7 +816,7 @@ def build(answers: Mapping[str, Any], *, model: Model = MODEL) -> Build:
         constraints=the_release.constraints,
         accelerator_api=the_release.accelerator_api,
         tools=model.tools,
-        launch=launch(family_of(first.variant)),
+        launch=launch(family_of(first.variant), the_release),
     )
 
 

@@ -38,11 +38,11 @@ real one: no listing can tell them apart, so the recorded facts keep their human
 a release on PyPI never overrides it silently (the drift says so).
 
 Kept as they are: the human choices (`recommended`, `tools`, each row's `status`,
-`accelerator_api`, `constraints`, `unconfirmed` and `withheld`: variants a row does not offer,
-with why) and the index facts of the releases already recorded (`index_facts.yml`, with their
-evidence): where the sources disagree with them (PyPI's builds, the index-only dependencies)
-that is drift, reported, and corrected by hand. A new release gets the index facts the sources
-show (platforms, PyPI's builds, the index-only dependencies).
+`accelerator_api`, `torchrun_xpu`, `constraints`, `unconfirmed` and `withheld`: variants a row
+does not offer, with why) and the index facts of the releases already recorded
+(`index_facts.yml`, with their evidence): where the sources disagree with them (PyPI's builds,
+the index-only dependencies) that is drift, reported, and corrected by hand. A new release gets
+the index facts the sources show (platforms, PyPI's builds, the index-only dependencies).
 
 Nothing is written unless both sources were read in full. A source that cannot be read (no
 answer, HTTP errors after `fetch`'s retries, the run's deadline, a truncated body, a redirect to
@@ -89,7 +89,7 @@ FACTS_WIDTH = 4096  # index_facts.yml: one line per inline mapping, comments aft
 DEADLINE_S = 900.0  # one run, all requests together
 # Exit codes of the command line.
 UP_TO_DATE, DRIFT, FAULT, INCOMPLETE = 0, 1, 2, 3
-KEPT_ROW_FACTS = ("accelerator_api", "constraints", "unconfirmed", "withheld")
+KEPT_ROW_FACTS = ("accelerator_api", "torchrun_xpu", "constraints", "unconfirmed", "withheld")
 RECOMMENDABLE = ("torch", "python", *(f for f in FAMILIES if f != "cpu"))
 PACKAGES = ("torch", *LIBRARY_NAMES)
 # Pairings PyPI cannot tell (the library's wheels declare no torch requirement): torchcodec's

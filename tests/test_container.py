@@ -79,15 +79,15 @@ def test_the_image_installs_the_managers_this_template_tests():
 
 
 @pytest.mark.parametrize(
-    ("family", "options"),
+    ("family", "options", "nproc"),
     [
-        ("cpu", ""),
-        ("cuda", "--gpus all "),
-        ("rocm", "--device /dev/kfd --device /dev/dri --group-add video "),
-        ("xpu", "--device /dev/dri "),
+        ("cpu", "", "2"),
+        ("cuda", "--gpus all ", "gpu"),
+        ("rocm", "--device /dev/kfd --device /dev/dri --group-add video ", "gpu"),
+        ("xpu", "--device /dev/dri ", "xpu"),
     ],
 )
-def test_the_readme_runs_the_container_with_the_familys_devices(tmp_path, family, options):
+def test_the_readme_runs_the_container_with_the_familys_devices(tmp_path, family, options, nproc):
     project = render_project(tmp_path / "demo", "uv", family)
     [lines] = readme_commands(project, "Container")
     assert lines[:2] == [
@@ -95,7 +95,6 @@ def test_the_readme_runs_the_container_with_the_familys_devices(tmp_path, family
         "docker build -t demo .",
     ]
     assert f"docker run --rm {options}demo" in lines
-    nproc = "gpu" if family in ("cuda", "rocm") else "2"
     torchrun = f"torchrun --standalone --nproc-per-node {nproc} -m demo.train"
     assert f"docker run --rm {options}--ipc=host demo {torchrun}" in lines
 

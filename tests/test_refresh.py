@@ -217,6 +217,7 @@ def test_refresh_adds_a_new_release_and_keeps_the_human_choices(settled):
     assert row["torchvision"] == {"version": "0.29.1"}  # admitted, and on the index
     assert list(new["releases"])[0] == "2.16.0"
     assert new["releases"]["2.6.0"]["accelerator_api"] is False  # a human fact, kept
+    assert new["releases"]["2.8.0"]["torchrun_xpu"] is False
     assert (
         new["releases"]["2.15.0"]["unconfirmed"]
         == load_matrix()["releases"]["2.15.0"]["unconfirmed"]

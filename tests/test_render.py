@@ -300,15 +300,23 @@ def test_the_readme_create_command_renders_the_default_project(tmp_path):
 
 
 @pytest.mark.parametrize(
-    ("backend", "per_machine", "per_node"),
-    [("cpu", "2", "1"), ("cuda", "gpu", "gpu"), ("rocm", "gpu", "gpu"), ("xpu", "2", "2")],
+    ("backend", "torch", "per_machine", "per_node"),
+    [
+        ("cpu", "2.13.0", "2", "1"),
+        ("cuda", "2.13.0", "gpu", "gpu"),
+        ("rocm", "2.13.0", "gpu", "gpu"),
+        ("xpu", "2.13.0", "xpu", "xpu"),
+        ("xpu", "2.8.0", "2", "2"),
+    ],
 )
 def test_the_readme_starts_the_processes_torchrun_can_count_on_the_backend(
-    copie, backend, per_machine, per_node
+    copie, backend, torch, per_machine, per_node
 ):
     """torchrun's `--nproc-per-node gpu` counts CUDA (and ROCm) GPUs only: on an XPU machine
-    it fails with "Cuda is not available"; CPU and XPU projects name a count."""
-    project = copie.copy(extra_answers=answers("uv", backend)).project_dir
+    it fails with "Cuda is not available". `xpu` counts Intel GPUs from torch 2.9 on (a
+    1-XPU laptop cannot start two processes on XPUs); the CPU and older XPU torch take a
+    count."""
+    project = copie.copy(extra_answers=answers("uv", backend, torch)).project_dir
     one, several = (
         readme_commands(project, "Train")[0],
         readme_commands(project, "Train on several machines")[0],
