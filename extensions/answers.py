@@ -13,7 +13,7 @@ import keyword
 import re
 import sys
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -57,17 +57,25 @@ def load_torch_modules(path: Path = TORCH_MODULES_PATH) -> dict[str, tuple[str, 
     return {name: tuple(modules) for name, modules in data["modules"].items()}
 
 
+def installers(modules: Mapping[str, Iterable[str]]) -> dict[str, str]:
+    """Module -> the distribution that brings it (`sympy` -> `sympy`, `functorch` -> `torch`):
+    where several do (`nvidia`, `triton`), the one named like the module, else the first."""
+    result: dict[str, str] = {}
+    for name, provided in modules.items():
+        for module in provided:
+            if module not in result or canonicalize_name(module) == name:
+                result[module] = name
+    return result
+
+
 TORCH_MODULES = load_torch_modules()  # read once per render
-# Module -> the distribution of a torch install that brings it (`sympy` -> `sympy`,
-# `functorch` -> `torch`).
-TORCH_INSTALLS = {m: name for name, modules in TORCH_MODULES.items() for m in modules}
+TORCH_INSTALLS = installers(TORCH_MODULES)
 # The distributions a project installs with torch: it may not be named like one of them.
 TORCH_DISTRIBUTIONS = frozenset(
     canonicalize_name(name) for name in ("torch", *LIBRARY_NAMES, *TORCH_MODULES)
 )
 SHADOWED_NAMES = (
-    frozenset({"torch", *LIBRARY_NAMES, "test", "tests", "numpy", "src", "setup"})
-    | frozenset({"main", "triton"})
+    frozenset({"torch", *LIBRARY_NAMES, "test", "tests", "numpy", "src", "setup", "main"})
     | frozenset(TORCH_INSTALLS)
     | DEV_TOOLS
     | frozenset(sys.stdlib_module_names)

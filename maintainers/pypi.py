@@ -200,13 +200,26 @@ def _wheel(page_url: str, package: DistributionPackage) -> Wheel:
 
 def metadata(wheel: Wheel) -> Metadata:
     """A wheel's core metadata: PEP 658 when offered, else read from the zip by range."""
-    text = _core_metadata(wheel) if wheel.metadata_url else _metadata_member(wheel.url)
+    if wheel.metadata_url:
+        return _parsed_metadata(_core_metadata(wheel), wheel.url)
+    return _parsed_metadata(_metadata_member(_open_zip(wheel.url), wheel.url), wheel.url)
+
+
+def contents(wheel: Wheel) -> tuple[list[str], Metadata]:
+    """A wheel's member paths (the zip's central directory, what RECORD lists too) and its
+    METADATA, read by HTTP range reads of the zip: its end, the central directory, the METADATA
+    member (the whole wheel only when the server ignores `Range`). Raises PyPIError."""
+    archive = _open_zip(wheel.url)
+    return archive.namelist(), _parsed_metadata(_metadata_member(archive, wheel.url), wheel.url)
+
+
+def _parsed_metadata(text: bytes, url: str) -> Metadata:
     try:
         parsed = Metadata.from_email(text, validate=False)
         # The fields read here, validated (the others may be anything the wheel says).
         parsed.name, parsed.version, parsed.requires_dist, parsed.requires_python  # noqa: B018
     except (InvalidMetadata, InvalidRequirement, InvalidSpecifier, ValueError) as error:
-        raise PyPIError(f"{wheel.url}: unreadable METADATA: {error}") from error
+        raise PyPIError(f"{url}: unreadable METADATA: {error}") from error
     return parsed
 
 
@@ -218,8 +231,7 @@ def _core_metadata(wheel: Wheel) -> bytes:
     return body
 
 
-def _metadata_member(url: str) -> bytes:
-    archive = _open_zip(url)
+def _metadata_member(archive: zipfile.ZipFile, url: str) -> bytes:
     members = [
         name
         for name in archive.namelist()

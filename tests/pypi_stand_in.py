@@ -48,6 +48,9 @@ class Release:
     padding: int = 0  # bytes of incompressible module data, like a real wheel's libraries
     modules: int = 1  # files in the package: many make a long central directory
     compression: int = zipfile.ZIP_DEFLATED
+    # Where its modules go: the name with `_` for `-` (`typing_extensions/`), or a folder of a
+    # namespace (`nvidia/cublas`, as NVIDIA's wheels do); "-": no module at all (a meta package).
+    package: str = ""
 
     @property
     def project(self) -> str:
@@ -66,11 +69,13 @@ class Release:
         return ("\n".join(lines) + "\n\n").encode()
 
     def wheel(self, tag: str) -> bytes:
-        package = self.name.replace("-", "_")
-        dist = f"{package}-{self.version}.dist-info"
-        noise = random.Random(self.filename(tag)).randbytes(self.padding)
-        files = {f"{package}/module_{n}.py": f"N = {n}\n".encode() for n in range(self.modules)}
-        files[f"{package}/_library.so"] = noise
+        dist = f"{self.name.replace('-', '_')}-{self.version}.dist-info"
+        files: dict[str, bytes] = {}
+        if self.package != "-":
+            package = self.package or self.name.replace("-", "_")
+            files = {f"{package}/module_{n}.py": f"N = {n}\n".encode() for n in range(self.modules)}
+            noise = random.Random(self.filename(tag)).randbytes(self.padding)
+            files[f"{package}/_library.so"] = noise
         files[f"{dist}/METADATA"] = self.metadata
         files[f"{dist}/WHEEL"] = (
             f"Wheel-Version: 1.0\nGenerator: stand-in\nRoot-Is-Purelib: false\nTag: {tag}\n"

@@ -46,6 +46,13 @@ INVALID = [
     ({"package_name": "typing_extensions"}, "(typing-extensions, a dependency of torch,"),
     ({"package_name": "isympy"}, "(sympy, a dependency of torch, installs it)"),
     ({"package_name": "markupsafe"}, "would shadow the module of the same name"),
+    # ... and what its GPU builds require: NVIDIA's libraries, triton (read from PyPI).
+    (
+        {"package_name": "nvidia"},
+        "Use e.g. 'my_nvidia': 'nvidia' would shadow the module of the same name "
+        "(nvidia-cublas, a dependency of torch, installs it)",
+    ),
+    ({"package_name": "triton"}, "(triton, a dependency of torch, installs it)"),
     ({"package_name": "a" * 300}, "a package name has 100 characters at most"),
     ({"package_name": "Ab" * 5000}, "a package name has 100 characters at most"),
     (

@@ -1,6 +1,8 @@
 """The modules a torch install brings, which a project package may not be named after, are
 read from the wheels (`maintainers/torch_modules.py`), and the recorded list is what the real
-torch 2.13.0 CPU wheel and the wheels pip installs with it hold."""
+torch 2.13.0 CPU wheel and the wheels pip installs with it hold, and what its GPU builds
+require: PyPI's CUDA build's wheels, read by range requests (here from the stand-in PyPI), and
+the index-only triton builds of ROCm and XPU."""
 
 from __future__ import annotations
 
@@ -11,7 +13,9 @@ from packaging.utils import canonicalize_name
 
 from extensions.answers import TORCH_INSTALLS, load_torch_modules, package_name_error
 from maintainers import torch_modules
+from tests.pypi_stand_in import LINUX_ARM, LINUX_X86, PyPIContent, Release
 from tests.pytorch_index import download_real_cpu_torch
+from tests.stand_in_server import StandInServer
 
 
 @pytest.mark.parametrize(
@@ -86,3 +90,121 @@ def test_the_tool_writes_what_it_reads_and_checks_against_it(tmp_path):
     assert torch_modules.main([str(folder), "--check", "--output", str(output)]) == 1
     (tmp_path / "empty").mkdir()
     assert torch_modules.main([str(tmp_path / "empty"), "--check"]) == 2
+
+
+def test_what_gpu_builds_bring_is_refused_as_a_package_name():
+    """CUDA builds install the `nvidia` namespace (cuBLAS, cuDNN, ...) and `cuda`
+    (cuda-bindings), CUDA, ROCm and XPU builds `triton` (torch.compile's compiler)."""
+    recorded = load_torch_modules()
+    assert recorded["triton"] == ("triton",)
+    assert recorded["nvidia-cublas"] == ("nvidia",)
+    for family in ("rocm", "xpu"):  # their index-only triton builds
+        names = torch_modules.index_only_names()
+        assert any(family in name for name in names), family
+        assert all(recorded[canonicalize_name(name)] == ("triton",) for name in names)
+    for module, installer in [("nvidia", "nvidia-cublas"), ("triton", "triton")]:
+        assert package_name_error(module) == (
+            f"Use e.g. 'my_{module}': '{module}' would shadow the module of the same name "
+            f"({installer}, a dependency of torch, installs it)."
+        )
+    assert "(cuda-bindings, a dependency of torch, installs it)" in package_name_error("cuda")
+
+
+def linux(python: str = "py3-none") -> tuple[str, ...]:
+    return (f"{python}-{LINUX_X86}", f"{python}-{LINUX_ARM}")
+
+
+# PyPI's CUDA build of torch and what it requires, in small: a meta package whose extras name
+# the libraries, NVIDIA's namespace wheels, triton. Not served: what the walk must not read
+# (filelock: read from the folder; an extra nobody asks for; another system's requirement).
+GPU_PYPI = [
+    Release(
+        "torch",
+        "2.13.0",
+        linux("cp311-cp311"),
+        (
+            "filelock",
+            'cuda-toolkit[cublas]==13.0.3; platform_system == "Linux"',
+            'nvidia-cudnn-cu13==9.20.0.48; platform_system == "Linux"',
+            'triton==3.7.1; platform_system == "Linux" and python_version < "3.15"',
+            'windows-only==1.0; platform_system == "Windows"',
+            'optree>=0.13.0; extra == "optree"',
+        ),
+    ),
+    Release(
+        "cuda-toolkit",
+        "13.0.3",
+        ("py3-none-any",),
+        (
+            'nvidia-cublas==13.1.*; sys_platform == "linux" and extra == "cublas"',
+            'nvidia-cufft==12.0.*; sys_platform == "linux" and extra == "cufft"',
+        ),
+        package="-",
+    ),
+    Release("nvidia-cublas", "13.1.1", linux(), package="nvidia/cublas", padding=2_000_000),
+    Release("nvidia-cublas", "13.2.0", linux(), package="nvidia/cublas"),
+    Release("nvidia-cudnn-cu13", "9.20.0.48", linux(), ("nvidia-cublas",), package="nvidia/cudnn"),
+    Release("triton", "3.7.1", linux("cp311-cp311")),
+    Release("triton", "3.7.1", linux("cp312-cp312")),
+]
+
+
+def fake_wheel(folder, filename, members):
+    """A wheel of `members` (empty files), with its RECORD."""
+    name, version = filename.split("-")[:2]
+    with zipfile.ZipFile(folder / filename, "w") as archive:
+        for member in [*members, f"{name}-{version}.dist-info/RECORD"]:
+            archive.writestr(member, "")
+
+
+def test_the_tool_reads_what_pypis_cuda_build_requires_by_range_requests(tmp_path):
+    """`--pypi`: from the folder's torch (2.13.0, CPython 3.11), PyPI's torch wheel for each
+    platform where the model says PyPI's build is CUDA; its Requires-Dist there, followed
+    through the extras asked for; each wheel's modules from its file list, read by range
+    requests; the index-only triton builds get triton's modules; `--check` then agrees."""
+    folder = tmp_path / "wheels"
+    folder.mkdir()
+    fake_wheel(folder, f"torch-2.13.0+cpu-cp311-cp311-{LINUX_X86}.whl", ["torch/__init__.py"])
+    fake_wheel(folder, "filelock-4.3.2-py3-none-any.whl", ["filelock/__init__.py"])
+    output = tmp_path / "torch_modules.yml"
+    with StandInServer(PyPIContent(GPU_PYPI)) as pypi:
+        pypi_args = ["--pypi", "--pypi-url", pypi.url, "--output", str(output)]
+        assert torch_modules.main([str(folder), *pypi_args]) == 0
+        assert torch_modules.main([str(folder), "--check", *pypi_args]) == 0
+    written = torch_modules.recorded(output)
+    triton_builds = {canonicalize_name(n): ["triton"] for n in torch_modules.index_only_names()}
+    assert written["index_only"] == sorted(triton_builds)
+    assert written["modules"] == {
+        "cuda-toolkit": [],
+        "filelock": ["filelock"],
+        "nvidia-cublas": ["nvidia"],
+        "nvidia-cudnn-cu13": ["nvidia"],
+        "torch": ["torch"],
+        "triton": ["triton"],
+        **triton_builds,
+    }
+    cublas = "nvidia_cublas-13.1.1-py3-none-manylinux_2_28_x86_64.whl"  # 13.2.0: not admitted
+    assert {cublas, "torch-2.13.0-cp311-cp311-manylinux_2_28_aarch64.whl"} <= set(
+        written["read_from_pypi"]
+    )
+    size = len(pypi.content.wheel(cublas) or b"")
+    assert pypi.content.served[f"/files/{cublas}"] < size / 10  # its central directory only
+    # Rewriting without --pypi would drop them: refused, the file left as it is.
+    before = output.read_text()
+    assert torch_modules.main([str(folder), "--output", str(output)]) == 2
+    assert output.read_text() == before
+
+
+def test_an_index_only_dependency_that_is_no_triton_build_is_not_guessed():
+    with pytest.raises(ValueError, match="only the PyTorch index hosts it"):
+        torch_modules.index_only(["rocm-sdk-core"], {"triton": ["triton"]})
+    with pytest.raises(ValueError, match="no triton wheel was read"):
+        torch_modules.index_only(["triton-rocm"], {})
+
+
+@pytest.mark.live
+def test_the_recorded_gpu_modules_are_what_pypi_serves_today(tmp_path):
+    """The real CPU wheels, and what PyPI's CUDA build of the same torch requires, read from
+    the real PyPI by range requests (seconds): the recorded file agrees."""
+    download_real_cpu_torch(tmp_path)
+    assert torch_modules.main([str(tmp_path), "--pypi", "--check"]) == 0
