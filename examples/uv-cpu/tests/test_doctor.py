@@ -7,8 +7,11 @@ def test_this_machine_has_a_build_and_macos_on_intel_has_none():
 
 
 def test_a_rocm_build_matches_its_index_variant():
-    assert doctor.matches("rocm7.1.25424", "rocm7.1")
-    assert not doctor.matches("cu130", "cpu")
+    assert doctor.matches("rocm7.1.25424-ce88e2bd3b", "rocm7.1")
+    assert doctor.matches("rocm6.2.41134-65d174c3e", "rocm6.2.4")
+    assert not doctor.matches("rocm7.14.0", "rocm7.1")
+    assert not doctor.matches("rocm7.1.25424", "rocm7.14")
+    assert not doctor.matches("cu130", "cpu") and doctor.matches("cu130", "cu130")
 
 
 def test_doctor_reports_the_installed_build(capsys):

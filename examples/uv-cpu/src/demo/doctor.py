@@ -77,8 +77,13 @@ def installed_build() -> str:
 
 
 def matches(installed: str, expected: str) -> bool:
-    # HIP reports its full version (7.1.25424-...) where the index says rocm7.1.
-    return installed == expected or (expected.startswith("rocm") and installed.startswith(expected))
+    """Whether the installed build is the expected variant. HIP reports its own version
+    (7.1.25424-...) where the index says rocm7.1 or rocm6.2.4: ROCm builds match on
+    major.minor (rocm7.14 is not rocm7.1)."""
+    rocm = "rocm"
+    if expected.startswith(rocm) and installed.startswith(rocm):
+        return installed[len(rocm) :].split(".")[:2] == expected[len(rocm) :].split(".")[:2]
+    return installed == expected
 
 
 def problems() -> list[str]:
