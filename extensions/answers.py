@@ -93,9 +93,20 @@ CREDENTIAL_HELP = (
 )
 
 
+# The format characters that writing needs: the zero-width non-joiner and joiner (Persian,
+# Indic scripts, emoji sequences such as 👩‍💻). The others (bidirectional overrides, zero-width
+# space, ...) hide or reorder text: refused with the control characters.
+JOINERS = frozenset("\u200c\u200d")
+
+
 def control_characters(text: str) -> list[str]:
-    """The control characters (newline, tab, NUL, DEL, ...) in `text`, as Python escapes."""
-    return [repr(c)[1:-1] for c in text if unicodedata.category(c) in ("Cc", "Cf", "Zl", "Zp")]
+    """The control and format characters (newline, tab, NUL, DEL, a bidirectional override,
+    ...) in `text`, but `JOINERS`, as Python escapes."""
+    return [
+        repr(c)[1:-1]
+        for c in text
+        if unicodedata.category(c) in ("Cc", "Cf", "Zl", "Zp") and c not in JOINERS
+    ]
 
 
 def single_line_error(text: str, what: str) -> str:
@@ -105,7 +116,10 @@ def single_line_error(text: str, what: str) -> str:
     if undecoded := [repr(c)[1:-1] for c in text or "" if unicodedata.category(c) == "Cs"]:
         return f"Write {what} in UTF-8: it holds bytes that are not text ({', '.join(undecoded)})."
     if found := control_characters(text or ""):
-        return f"Write {what} on one line, without {', '.join(dict.fromkeys(found))}."
+        listed = ", ".join(dict.fromkeys(found))
+        if any(unicodedata.category(c) in ("Cc", "Zl", "Zp") for c in text):
+            return f"Write {what} on one line, without {listed}."
+        return f"Write {what} without {listed}: invisible characters that hide or reorder text."
     return ""
 
 

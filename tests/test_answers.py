@@ -164,6 +164,11 @@ HOSTILE_KINDS = {
     "empty": lambda v: "",
 }
 INVALID += [
+    # Text that displays unlike what it holds (a bidirectional override, a zero-width space).
+    ({"description": "ok \u202egnp.exe"}, "Write it without \\u202e: invisible characters"),
+    ({"project_name": "Demo\u200b"}, "Write the project name without \\u200b: invisible"),
+]
+INVALID += [
     (
         {key: [kind(value)] if key == "torch_libraries" else kind(value)},
         f"Invalid choice for '{key}'",
@@ -277,6 +282,8 @@ ACCEPTED = [
     {"project_name": "---"},  # empty after normalisation
     {"project_name": "3D Segmenter"},
     {"project_name": "Déjà vu"},
+    {"project_name": "می\u200cخواهم"},  # Persian: a zero-width non-joiner inside the word
+    {"description": "Made by 👩\u200d💻 in क\u094d\u200dष"},  # zero-width joiners
     {"description": 'Say "hi" to """everyone"""'},
     {"description": 'Ends with a quote"'},
     {"description": "Paths like C:\\data\\ and \\n are text"},
