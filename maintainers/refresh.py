@@ -165,10 +165,15 @@ def read_index(index_url: str, variants: list[str] | None, needed: set[str]) -> 
     """The torch and library wheels of each variant. A variant's torch page must list wheels;
     a library page may be absent (403/404: no build of it there)."""
     listed = root_variants(index_url) if variants is None else variants
-    lost = sorted(needed - set(listed), key=Variant.parse)
+    lost = ", ".join(sorted(needed - set(listed), key=Variant.parse))
+    if lost and variants is not None:
+        raise RefreshError(
+            f"add {lost} to --variants (or leave it out: the index root's list): the matrix "
+            "offers them, and a refresh that does not read them would drop them"
+        )
     if lost:
         raise RefreshError(
-            f"the index root no longer lists {', '.join(lost)}, which the matrix offers: "
+            f"the index root no longer lists {lost}, which the matrix offers: "
             "refusing to drop it (check the index, or remove it from the matrix by hand)"
         )
     view = IndexView(variants=listed)
@@ -942,7 +947,11 @@ def parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--index-url", help="the PyTorch index (default: the matrix's)")
     parser.add_argument("--pypi-url", help="PyPI's simple index (default: the one pip uses)")
-    parser.add_argument("--variants", help="comma-separated variants (default: the index root's)")
+    parser.add_argument(
+        "--variants",
+        help="comma-separated variants to read, every one the matrix offers among them "
+        "(default: the index root's)",
+    )
     parser.add_argument(
         "--recommend",
         action="append",

@@ -351,6 +351,10 @@ FAULTS = {
         "no longer lists cu118, .*cu126.*refusing to drop",
     ),
     "not an index": ({"faults": {"/whl/": Response(200, b"<html></html>")}}, "lists no `cpu/`"),
+    "--variants without the matrix's": (
+        {"variants": ["cpu", "cu132"]},
+        "add cu118, .*cu130.* to --variants",
+    ),
     "bad recommendation": ({"recommend": {"torch": "9.9"}}, "not in the matrix"),
     "unknown variant": ({"recommend": {"rocm": "rocm9.9"}}, "no rocm variant rocm9.9"),
 }
@@ -366,7 +370,7 @@ def test_a_refusal_changes_nothing(files, fault):
         StandInServer(pypi_content()) as pypi,
         pytest.raises(refresh.RefreshError, match=message),
     ):
-        run(files, index, pypi, recommend=given.get("recommend"))
+        run(files, index, pypi, recommend=given.get("recommend"), variants=given.get("variants"))
     assert snapshot(files) == before
 
 
