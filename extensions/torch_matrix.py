@@ -138,24 +138,31 @@ def backend_error(torch_version: str, backend: str, *, model: Model = MODEL) -> 
     offered = backend_choices(torch_version, model=model)
     if backend in offered:
         return ""
-    elsewhere = [v for v in model.torch_versions if backend in backend_choices(v, model=model)]
     why = (
         release(torch_version, model=model).reason_not_offered(backend)
         if Variant.is_name(backend)
         else ""
     )
     because = f", not offered: {why.split('. ')[0]}" if why else ""
-    family = family_of(backend) if Variant.is_name(backend) else ""
-    if family in offered:  # keep torch and the family
-        fix = f"torch_backend={family}"
-    elif elsewhere:  # keep the backend, move torch
-        fix = f"torch_version={elsewhere[0]}"
-    else:
-        fix = "torch_backend=cpu"
+    question, answer = backend_fix(torch_version, backend, model=model)
     torch = resolve_torch(torch_version, model=model)
     return (
-        f"Use `-d {fix}`: torch {torch} has no '{backend}' build{because} ({', '.join(offered)})."
+        f"Use `-d {question}={answer}`: torch {torch} has no '{backend}' build{because} "
+        f"({', '.join(offered)})."
     )
+
+
+def backend_fix(torch_version: str, backend: str, *, model: Model = MODEL) -> tuple[str, str]:
+    """The answer (question, value) that replaces a backend this torch has no build for: its
+    family where this torch has it, else the newest torch that has the backend, else cpu."""
+    offered = backend_choices(torch_version, model=model)
+    family = family_of(backend) if Variant.is_name(backend) else ""
+    if family in offered:  # keep torch and the family
+        return "torch_backend", family
+    elsewhere = [v for v in model.torch_versions if backend in backend_choices(v, model=model)]
+    if elsewhere:  # keep the backend, move torch
+        return "torch_version", elsewhere[0]
+    return "torch_backend", "cpu"
 
 
 def torch_backend_choices(
@@ -307,8 +314,8 @@ def extra_backends_error(
     primary = resolve_backend(torch_version, torch_backend, model=model)
     families: dict[str, str] = {}
     for answer in extra_backends:
-        if error := backend_error(torch_version, answer, model=model):
-            return error.replace("-d torch_backend=", "-d extra_backends=")
+        if error := _extra_backend_error(torch_version, answer, extra_backends, primary, model):
+            return error
         variant = resolve_backend(torch_version, answer, model=model)
         if variant == primary:
             return (
@@ -325,6 +332,27 @@ def extra_backends_error(
         if error := _extra_lacks_library(torch_version, answer, libraries, model):
             return error
     return ""
+
+
+def _extra_backend_error(
+    torch_version: str,
+    answer: str,
+    extra_backends: Iterable[str],
+    primary: str,
+    model: Model,
+) -> str:
+    """`backend_error` for `answer`, one of `extra_backends`: where the fix is another
+    backend, the `-d` it names is the list answer with that backend for `answer` (left out
+    where it is the torch_backend, variant `primary`, already), as `copier` takes it."""
+    error = backend_error(torch_version, answer, model=model)
+    question, fix = backend_fix(torch_version, answer, model=model)
+    if not error or question != "torch_backend":
+        return error
+    fixed = [fix if a == answer else a for a in extra_backends]
+    if resolve_backend(torch_version, fix, model=model) == primary:
+        fixed.remove(fix)
+    flag = shlex.quote(f"extra_backends=[{', '.join(dict.fromkeys(fixed))}]")
+    return error.replace(f"-d torch_backend={fix}", f"-d {flag}")
 
 
 def _extra_lacks_library(
