@@ -126,7 +126,7 @@ def single_line_error(text: str, what: str) -> str:
 def project_name_error(name: str) -> str:
     if error := single_line_error(name, "the project name"):
         return error
-    if not (name or "").strip():
+    if not "".join(c for c in name or "" if c not in JOINERS).strip():  # nothing visible
         return 'Give the project a name (e.g. "Image Classifier").'
     if len(name) > MAX_NAME_LENGTH or len(to_package_name(name)) > MAX_NAME_LENGTH:
         return (

@@ -67,6 +67,8 @@ INVALID = [
     ({"package_name": "pkg\\x"}, "Use e.g. 'pkg_x'"),
     ({"package_name": "pkg\n"}, "Use e.g. 'pkg'"),
     ({"project_name": "   "}, "Give the project a name"),
+    ({"project_name": "\u200d"}, "Give the project a name"),  # joiners alone: invisible
+    ({"project_name": " \u200c\u200d "}, "Give the project a name"),
     ({"project_name": "My\nProject"}, "Write the project name on one line, without \\n"),
     ({"project_name": "My\tProject"}, "without \\t"),
     ({"description": "One line.\nTwo lines."}, "Write it on one line, without \\n"),
