@@ -694,35 +694,48 @@ def _probe(path: str) -> machine.Machine:
 
 
 def detect_backend(
-    torch_version: str, found: machine.Machine | None = None, *, model: Model = MODEL
+    torch_version: str,
+    found: machine.Machine | None = None,
+    answers: Mapping[str, Any] | None = None,
+    *,
+    model: Model = MODEL,
 ) -> machine.Choice:
     """The answer `torch_backend: auto` stands for on the machine `found` (default: this one,
-    probed), for this torch."""
+    probed), for this torch. Where that is cpu for want of a driver new enough, the reason
+    names the older torch the driver runs that the project's other `answers` (Python,
+    libraries, extra backends) allow."""
     if found is None:
         found = _probe(os.environ.get("PATH", ""))
     choice = machine.choose_backend(found, machine_offer(torch_version, model=model))
-    older = cuda_answers_for_driver(found.nvidia_driver, model=model)
+    older = cuda_answers_for_driver(found.nvidia_driver, answers, model=model)
     if choice.backend == "cpu" and older:
         return machine.Choice("cpu", f"{choice.reason}; or keep this driver with `{older}`")
     return choice
 
 
-def cuda_answers_for_driver(driver: str, *, model: Model = MODEL) -> str:
+def cuda_answers_for_driver(
+    driver: str, answers: Mapping[str, Any] | None = None, *, model: Model = MODEL
+) -> str:
     """The answers (`-d` flags) of the newest torch of the matrix with a CUDA build that
-    NVIDIA driver `driver` runs, that torch's newest such variant; "" when none does or no
-    driver is given. The minimum drivers are the matrix's `drivers`."""
+    NVIDIA driver `driver` runs and that the other `answers` (python_version,
+    torch_libraries, extra_backends; absent: any) allow, that torch's newest such variant;
+    "" when none does or no driver is given. The minimum drivers are the matrix's `drivers`."""
     if not driver:
         return ""
+    given = {k: v for k, v in (answers or {}).items() if k in OTHER_ANSWERS and v}
     for torch in model.torch_versions:  # newest first
         cuda = ordered(v for v in model.releases[torch].variants if family_of(v) == "cuda")
-        runs = [
-            variant
-            for variant, minimum in minimum_drivers(cuda, model=model).items()
-            if machine.driver_version(driver) >= machine.driver_version(minimum)
-        ]
-        if runs:
-            return f"-d torch_version={torch} -d torch_backend={runs[-1]}"
+        for variant, minimum in reversed(minimum_drivers(cuda, model=model).items()):
+            candidate = {"python_version": default_python(torch, model=model), **given}
+            candidate.update(torch_version=torch, torch_backend=variant)
+            runs = machine.driver_version(driver) >= machine.driver_version(minimum)
+            if runs and not answer_errors(candidate, model=model):
+                return f"-d torch_version={torch} -d torch_backend={variant}"
     return ""
+
+
+# The answers besides torch_version and torch_backend that a build must allow.
+OTHER_ANSWERS = ("python_version", "torch_libraries", "extra_backends")
 
 
 def resolve_auto(context: dict[str, Any]) -> None:
@@ -735,7 +748,7 @@ def resolve_auto(context: dict[str, Any]) -> None:
         return
     if torch_version_error(torch_version):
         return
-    choice = detect_backend(torch_version)
+    choice = detect_backend(torch_version, answers=context)
     context["torch_backend"] = choice.backend
     context["detected_backend"] = choice
     if isinstance(context.get("_copier_answers"), dict):
