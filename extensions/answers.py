@@ -12,6 +12,7 @@ import json
 import keyword
 import re
 import sys
+import traceback
 import unicodedata
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -126,7 +127,7 @@ def single_line_error(text: str, what: str) -> str:
 def project_name_error(name: str) -> str:
     if error := single_line_error(name, "the project name"):
         return error
-    if not (name or "").strip():
+    if not "".join(c for c in name or "" if c not in JOINERS).strip():  # nothing visible
         return 'Give the project a name (e.g. "Image Classifier").'
     if len(name) > MAX_NAME_LENGTH or len(to_package_name(name)) > MAX_NAME_LENGTH:
         return (
@@ -371,17 +372,25 @@ COPIER_REFUSALS = ("Validation error for question ", "Invalid choice for ")
 def _print_refusal(
     kind: type[BaseException], error: BaseException, trace: TracebackType | None
 ) -> None:
-    """`sys.excepthook` for the copier command line: a refused answer's message alone."""
-    if issubclass(kind, ValueError) and str(error).startswith(COPIER_REFUSALS):
+    """`sys.excepthook` for the copier command line: a refused answer's message alone. A
+    refusal raised elsewhere (a program that calls `run_copy`) keeps its traceback."""
+    from_cli = any(
+        frame.f_globals.get("__name__") in COPIER_CLI for frame, _ in traceback.walk_tb(trace)
+    )
+    if from_cli and issubclass(kind, ValueError) and str(error).startswith(COPIER_REFUSALS):
         print(error, file=sys.stderr)
         return
     sys.__excepthook__(kind, error, trace)
 
 
+# The modules of Copier's command line (copier/_cli.py; copier/cli.py re-exports it).
+COPIER_CLI = frozenset({"copier._cli", "copier.cli"})
+
+
 def print_refusals_without_traceback() -> None:
     """Makes the copier command line print a refused answer as it prints its own errors: the
     message alone (exit status 1, nothing written). Every other exception keeps its
-    traceback. Takes effect once per process, for the copier command only (the API raises)."""
+    traceback, as does a refusal a program calling the API leaves uncaught."""
     if sys.excepthook is sys.__excepthook__:
         sys.excepthook = _print_refusal
 

@@ -138,24 +138,31 @@ def backend_error(torch_version: str, backend: str, *, model: Model = MODEL) -> 
     offered = backend_choices(torch_version, model=model)
     if backend in offered:
         return ""
-    elsewhere = [v for v in model.torch_versions if backend in backend_choices(v, model=model)]
     why = (
         release(torch_version, model=model).reason_not_offered(backend)
         if Variant.is_name(backend)
         else ""
     )
     because = f", not offered: {why.split('. ')[0]}" if why else ""
-    family = family_of(backend) if Variant.is_name(backend) else ""
-    if family in offered:  # keep torch and the family
-        fix = f"torch_backend={family}"
-    elif elsewhere:  # keep the backend, move torch
-        fix = f"torch_version={elsewhere[0]}"
-    else:
-        fix = "torch_backend=cpu"
+    question, answer = backend_fix(torch_version, backend, model=model)
     torch = resolve_torch(torch_version, model=model)
     return (
-        f"Use `-d {fix}`: torch {torch} has no '{backend}' build{because} ({', '.join(offered)})."
+        f"Use `-d {question}={answer}`: torch {torch} has no '{backend}' build{because} "
+        f"({', '.join(offered)})."
     )
+
+
+def backend_fix(torch_version: str, backend: str, *, model: Model = MODEL) -> tuple[str, str]:
+    """The answer (question, value) that replaces a backend this torch has no build for: its
+    family where this torch has it, else the newest torch that has the backend, else cpu."""
+    offered = backend_choices(torch_version, model=model)
+    family = family_of(backend) if Variant.is_name(backend) else ""
+    if family in offered:  # keep torch and the family
+        return "torch_backend", family
+    elsewhere = [v for v in model.torch_versions if backend in backend_choices(v, model=model)]
+    if elsewhere:  # keep the backend, move torch
+        return "torch_version", elsewhere[0]
+    return "torch_backend", "cpu"
 
 
 def torch_backend_choices(
@@ -307,8 +314,8 @@ def extra_backends_error(
     primary = resolve_backend(torch_version, torch_backend, model=model)
     families: dict[str, str] = {}
     for answer in extra_backends:
-        if error := backend_error(torch_version, answer, model=model):
-            return error.replace("-d torch_backend=", "-d extra_backends=")
+        if error := _extra_backend_error(torch_version, answer, extra_backends, primary, model):
+            return error
         variant = resolve_backend(torch_version, answer, model=model)
         if variant == primary:
             return (
@@ -325,6 +332,27 @@ def extra_backends_error(
         if error := _extra_lacks_library(torch_version, answer, libraries, model):
             return error
     return ""
+
+
+def _extra_backend_error(
+    torch_version: str,
+    answer: str,
+    extra_backends: Iterable[str],
+    primary: str,
+    model: Model,
+) -> str:
+    """`backend_error` for `answer`, one of `extra_backends`: where the fix is another
+    backend, the `-d` it names is the list answer with that backend for `answer` (left out
+    where it is the torch_backend, variant `primary`, already), as `copier` takes it."""
+    error = backend_error(torch_version, answer, model=model)
+    question, fix = backend_fix(torch_version, answer, model=model)
+    if not error or question != "torch_backend":
+        return error
+    fixed = [fix if a == answer else a for a in extra_backends]
+    if resolve_backend(torch_version, fix, model=model) == primary:
+        fixed.remove(fix)
+    flag = shlex.quote(f"extra_backends=[{', '.join(dict.fromkeys(fixed))}]")
+    return error.replace(f"-d torch_backend={fix}", f"-d {flag}")
 
 
 def _extra_lacks_library(
@@ -666,35 +694,48 @@ def _probe(path: str) -> machine.Machine:
 
 
 def detect_backend(
-    torch_version: str, found: machine.Machine | None = None, *, model: Model = MODEL
+    torch_version: str,
+    found: machine.Machine | None = None,
+    answers: Mapping[str, Any] | None = None,
+    *,
+    model: Model = MODEL,
 ) -> machine.Choice:
     """The answer `torch_backend: auto` stands for on the machine `found` (default: this one,
-    probed), for this torch."""
+    probed), for this torch. Where that is cpu for want of a driver new enough, the reason
+    names the older torch the driver runs that the project's other `answers` (Python,
+    libraries, extra backends) allow."""
     if found is None:
         found = _probe(os.environ.get("PATH", ""))
     choice = machine.choose_backend(found, machine_offer(torch_version, model=model))
-    older = cuda_answers_for_driver(found.nvidia_driver, model=model)
+    older = cuda_answers_for_driver(found.nvidia_driver, answers, model=model)
     if choice.backend == "cpu" and older:
         return machine.Choice("cpu", f"{choice.reason}; or keep this driver with `{older}`")
     return choice
 
 
-def cuda_answers_for_driver(driver: str, *, model: Model = MODEL) -> str:
+def cuda_answers_for_driver(
+    driver: str, answers: Mapping[str, Any] | None = None, *, model: Model = MODEL
+) -> str:
     """The answers (`-d` flags) of the newest torch of the matrix with a CUDA build that
-    NVIDIA driver `driver` runs, that torch's newest such variant; "" when none does or no
-    driver is given. The minimum drivers are the matrix's `drivers`."""
+    NVIDIA driver `driver` runs and that the other `answers` (python_version,
+    torch_libraries, extra_backends; absent: any) allow, that torch's newest such variant;
+    "" when none does or no driver is given. The minimum drivers are the matrix's `drivers`."""
     if not driver:
         return ""
+    given = {k: v for k, v in (answers or {}).items() if k in OTHER_ANSWERS and v}
     for torch in model.torch_versions:  # newest first
         cuda = ordered(v for v in model.releases[torch].variants if family_of(v) == "cuda")
-        runs = [
-            variant
-            for variant, minimum in minimum_drivers(cuda, model=model).items()
-            if machine.driver_version(driver) >= machine.driver_version(minimum)
-        ]
-        if runs:
-            return f"-d torch_version={torch} -d torch_backend={runs[-1]}"
+        for variant, minimum in reversed(minimum_drivers(cuda, model=model).items()):
+            candidate = {"python_version": default_python(torch, model=model), **given}
+            candidate.update(torch_version=torch, torch_backend=variant)
+            runs = machine.driver_version(driver) >= machine.driver_version(minimum)
+            if runs and not answer_errors(candidate, model=model):
+                return f"-d torch_version={torch} -d torch_backend={variant}"
     return ""
+
+
+# The answers besides torch_version and torch_backend that a build must allow.
+OTHER_ANSWERS = ("python_version", "torch_libraries", "extra_backends")
 
 
 def resolve_auto(context: dict[str, Any]) -> None:
@@ -707,7 +748,7 @@ def resolve_auto(context: dict[str, Any]) -> None:
         return
     if torch_version_error(torch_version):
         return
-    choice = detect_backend(torch_version)
+    choice = detect_backend(torch_version, answers=context)
     context["torch_backend"] = choice.backend
     context["detected_backend"] = choice
     if isinstance(context.get("_copier_answers"), dict):

@@ -8,6 +8,7 @@ import os
 import re
 import shlex
 import subprocess
+import sys
 import tomllib
 from pathlib import Path
 
@@ -67,6 +68,8 @@ INVALID = [
     ({"package_name": "pkg\\x"}, "Use e.g. 'pkg_x'"),
     ({"package_name": "pkg\n"}, "Use e.g. 'pkg'"),
     ({"project_name": "   "}, "Give the project a name"),
+    ({"project_name": "\u200d"}, "Give the project a name"),  # joiners alone: invisible
+    ({"project_name": " \u200c\u200d "}, "Give the project a name"),
     ({"project_name": "My\nProject"}, "Write the project name on one line, without \\n"),
     ({"project_name": "My\tProject"}, "without \\t"),
     ({"description": "One line.\nTwo lines."}, "Write it on one line, without \\n"),
@@ -260,6 +263,25 @@ def test_a_refused_answer_on_the_command_line_prints_its_message_alone(tmp_path,
     assert result.returncode == 1
     assert message in result.stderr.splitlines()[-1]
     assert "Traceback" not in result.stderr
+    assert not (tmp_path / "project").exists()
+
+
+def test_a_program_calling_run_copy_keeps_the_traceback_of_a_refusal_it_leaves_uncaught(
+    tmp_path,
+):
+    """The command line's message-alone printing does not reach a program using the API:
+    the refusal it does not catch shows where it came from, as any exception does."""
+    program = (
+        "from copier import run_copy\n"
+        f"run_copy({str(TEMPLATE)!r}, {str(tmp_path / 'project')!r}, vcs_ref='HEAD',\n"
+        "         data={'torch_backend': 'cu126'}, defaults=True, unsafe=True)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", program], capture_output=True, text=True, cwd=tmp_path
+    )
+    assert result.returncode == 1
+    assert "Traceback" in result.stderr
+    assert "Use `-d torch_backend=cuda`" in result.stderr.splitlines()[-1]
     assert not (tmp_path / "project").exists()
 
 

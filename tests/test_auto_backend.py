@@ -73,6 +73,30 @@ def test_a_driver_too_old_for_this_torch_is_told_the_newest_torch_it_runs(tmp_pa
     assert '"torch==2.7.1"' in (project / "pyproject.toml").read_text()
 
 
+@pytest.mark.parametrize(
+    ("driver", "answers", "told"),
+    [
+        ("470.256.02", {"python_version": "3.14"}, False),  # torch 2.7.1 stops at Python 3.13
+        ("470.256.02", {"torch_libraries": ["torchcodec"]}, False),  # torch 2.7.1 has none
+        ("470.256.02", {"torch_libraries": ["torchaudio"]}, True),
+        ("550.54.14", {"python_version": "3.14", "torch_libraries": ["torchaudio"]}, True),
+    ],
+)
+def test_the_older_torch_a_driver_is_told_takes_the_other_answers(tmp_path, driver, answers, told):
+    """The `-d` flags a too-old driver is told, pasted beside the answers given with
+    `torch_backend=auto`, make the project; where no torch the driver runs allows them,
+    none are told."""
+    choice = detect_backend("2.15.0", nvidia(driver), {**answers, "torch_backend": "auto"})
+    said = re.search(r"keep this driver with `([^`]+)`", choice.reason)
+    older = cuda_answers_for_driver(driver, answers)
+    assert (said[1] if said else "") == older and bool(older) == told
+    if not told:
+        return
+    flags = dict(flag.removeprefix("-d ").split("=") for flag in re.findall(r"-d \S+", older))
+    project = render(tmp_path / "older", project_name="older", **answers, **flags)
+    assert f'"torch=={flags["torch_version"]}"' in (project / "pyproject.toml").read_text()
+
+
 def test_amd_and_intel_gpus_take_their_family_where_the_torch_has_it():
     assert detect_backend("2.13.0", machine.Machine(amd_tool="rocminfo")).backend == "rocm"
     assert detect_backend("2.13.0", machine.Machine(intel_tool="xpu-smi")).backend == "xpu"

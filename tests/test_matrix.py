@@ -1,6 +1,8 @@
 """The rules of the version matrix, as the questions and templates use them."""
 
 import copy
+import re
+import shlex
 from pathlib import Path
 
 import pytest
@@ -286,6 +288,28 @@ def test_an_update_with_a_list_answer_on_the_command_line_is_checked_as_a_list(t
     assert migrate.before_update(answers_file, {"torch_libraries": "[]"}, {}, {}) == 0
     both = {"torch_libraries": "[]", "extra_backends": '["cpu"]'}
     assert migrate.before_update(answers_file, both, {}, {}) == 0
+
+
+@pytest.mark.parametrize(
+    ("backend", "extras"), [("cuda", "[zz]"), ("cpu", "[zz]"), ("cuda", "[cpu, cu118]")]
+)
+def test_a_refused_extra_backend_is_told_a_list_the_update_accepts(
+    tmp_path, capsys, backend, extras
+):
+    """`copier update -d extra_backends=[zz]` names the `-d` that fixes it: a list (a bare
+    `extra_backends=cpu` is refused as not one), which the same update then takes."""
+    answers_file = tmp_path / ".copier-answers.yml"
+    answers_file.write_text(
+        f"torch_version: '2.15.0'\ntorch_backend: {backend}\npython_version: '3.12'\n"
+        "torch_libraries: []\nextra_backends: []\n"
+    )
+    assert migrate.before_update(answers_file, {"extra_backends": extras}, {}, {}) == 1
+    printed = capsys.readouterr()
+    told = re.search(r"Use `-d ([^`]+)`", printed.out + printed.err)
+    assert told, "the refusal names no -d"
+    key, value = shlex.split(told[1])[0].split("=", 1)
+    assert key == "extra_backends" and value.startswith("[")
+    assert migrate.before_update(answers_file, {key: value}, {}, {}) == 0
 
 
 def test_a_refused_update_writes_no_carried_answer(tmp_path):
