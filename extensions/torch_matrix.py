@@ -766,6 +766,15 @@ def git_config(key: str) -> str:
     return result.stdout.strip()
 
 
+def git_author(key: str) -> str:
+    """The user's git `user.name` or `user.email` when the author questions accept it, else
+    "" (absent, or refused, e.g. `jane@localhost`: as a default it would stop a copy with
+    `--defaults` over a value the user never typed)."""
+    value = git_config(key)
+    check = {"user.name": answer_rules.text_error, "user.email": answer_rules.email_error}[key]
+    return value if value and not check(value) else ""
+
+
 def requires_python(python_version: str, libraries: Iterable[Library]) -> str:
     """`requires-python` of a project on `python_version` ("3.14") with torch and these
     libraries: `==3.14.*`, less the patch releases a library's Requires-Python excludes
@@ -944,7 +953,7 @@ def jinja_globals() -> dict[str, object]:
         default_extra_backends=default_extra_backends,
         extra_backends_error=extra_backends_error,
         available_libraries=available_libraries,
-        git_config=git_config,
+        git_author=git_author,
         commands=commands,
         container_steps=container_steps,
         minimum_driver=minimum_driver,

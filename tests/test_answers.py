@@ -397,6 +397,17 @@ def test_the_author_defaults_from_git_config_whatever_it_holds(tmp_path, monkeyp
     assert_every_file_parses_and_lints(project)
 
 
+def test_a_git_identity_the_questions_refuse_is_no_default(tmp_path, monkeypatch):
+    """`user.email = jane@localhost` would stop `copier copy --defaults` over a value the user
+    never typed: the placeholders stand in for it."""
+    gitconfig = tmp_path / "gitconfig"
+    gitconfig.write_text('[user]\n\tname = "Jane\\tDoe"\n\temail = jane@localhost\n')
+    monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(gitconfig))
+    project = render(tmp_path / "project", **VALID)
+    authors = tomllib.loads((project / "pyproject.toml").read_text())["project"]["authors"]
+    assert authors == [{"name": "Your Name", "email": "you@example.com"}]
+
+
 # The rules themselves, without Copier.
 
 
