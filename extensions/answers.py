@@ -400,11 +400,11 @@ def answer_type_error(name: str, value: object, question: Mapping[str, Any]) -> 
     `type`, `multiselect`), is of the wrong type, or "". A data file's YAML gives any type
     (`null`, `2024`, a mapping); `-d NAME=VALUE` gives strings, which Copier parses for lists
     (`-d torch_libraries=[torchvision]`) and booleans (`-d dockerfile=false`)."""
-    shown = yaml.safe_dump(value, default_flow_style=True, width=80).strip().removesuffix("...")
-    shown = shown.strip()[:60]
     kind = "multiselect" if question.get("multiselect") else question.get("type", "str")
     if _is_of_kind(value, kind):
         return ""
+    shown = yaml.safe_dump(value, default_flow_style=True, width=80).strip().removesuffix("...")
+    shown = shown.strip()[:60]
     wanted = {
         "bool": "true or false",
         "int": "a whole number",

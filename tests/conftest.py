@@ -4,6 +4,7 @@ from pathlib import Path
 
 import pytest
 
+from maintainers import fetch
 from tests.pytorch_index import IndexContent, StandInIndex, download_real_cpu_torch
 from tests.tools import template_copy
 
@@ -15,6 +16,13 @@ def pytest_configure(config):
 
 
 REAL_WHEELS = pytest.StashKey[list[Path]]()
+
+
+@pytest.fixture(autouse=True)
+def short_backoff(monkeypatch):
+    """The maintainers' reader retries a failing source after 0.5 s, then 1 s: the tests of
+    what a failure says wait 1 % of that (tests/test_fetch.py checks the pauses)."""
+    monkeypatch.setattr(fetch, "BACKOFF_S", fetch.BACKOFF_S / 100)
 
 
 @pytest.fixture(scope="session")

@@ -12,11 +12,14 @@ from tests.stand_in_server import TRUNCATED, Replies, Response, StandInServer, r
 BUSY = Response(503, b"busy", "text/plain")
 
 
-def test_a_transient_503_is_retried_with_a_backoff_until_it_answers():
+def test_a_transient_503_is_retried_with_a_backoff_until_it_answers(monkeypatch):
+    pauses: list[float] = []
+    monkeypatch.setattr(fetch.time, "sleep", pauses.append)
     source = Replies(replies=[BUSY, BUSY, Response(200, b"<html></html>")])
     with StandInServer(source) as server:
         response = fetch.get(f"{server.url}/")
     assert (response.status, response.body, len(source.requests)) == (200, b"<html></html>", 3)
+    assert pauses == [fetch.BACKOFF_S, 2 * fetch.BACKOFF_S]  # doubling
 
 
 def test_a_source_that_keeps_failing_is_named_with_the_tries():

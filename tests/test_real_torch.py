@@ -15,6 +15,7 @@ from tests.pytorch_index import (
 )
 
 
+@pytest.mark.tools  # runs pip download, twice
 def test_without_the_pytorch_index_or_a_local_store_the_run_stops_and_takes_no_cuda_torch(
     tmp_path,
 ):
