@@ -19,10 +19,12 @@ REAL_WHEELS = pytest.StashKey[list[Path]]()
 
 
 @pytest.fixture(autouse=True)
-def short_backoff(monkeypatch):
+def short_backoff(request, monkeypatch):
     """The maintainers' reader retries a failing source after 0.5 s, then 1 s: the tests of
-    what a failure says wait 1 % of that (tests/test_fetch.py checks the pauses)."""
-    monkeypatch.setattr(fetch, "BACKOFF_S", fetch.BACKOFF_S / 100)
+    what a failure of the stand-ins says wait 1 % of that (tests/test_fetch.py checks the
+    pauses). Tests of the live sources keep the real backoff."""
+    if request.node.get_closest_marker("live") is None:
+        monkeypatch.setattr(fetch, "BACKOFF_S", fetch.BACKOFF_S / 100)
 
 
 @pytest.fixture(scope="session")
