@@ -707,8 +707,9 @@ def detect_backend(
     if found is None:
         found = _probe(os.environ.get("PATH", ""))
     choice = machine.choose_backend(found, machine_offer(torch_version, model=model))
-    older = cuda_answers_for_driver(found.nvidia_driver, answers, model=model)
-    if choice.backend == "cpu" and older:
+    if choice.backend != "cpu" or not found.nvidia_driver:
+        return choice
+    if older := cuda_answers_for_driver(found.nvidia_driver, answers, model=model):
         return machine.Choice("cpu", f"{choice.reason}; or keep this driver with `{older}`")
     return choice
 
@@ -723,13 +724,15 @@ def cuda_answers_for_driver(
     if not driver:
         return ""
     given = {k: v for k, v in (answers or {}).items() if k in OTHER_ANSWERS and v}
+    installed = machine.driver_version(driver)
     for torch in model.torch_versions:  # newest first
         cuda = ordered(v for v in model.releases[torch].variants if family_of(v) == "cuda")
         for variant, minimum in reversed(minimum_drivers(cuda, model=model).items()):
+            if installed < machine.driver_version(minimum):
+                continue
             candidate = {"python_version": default_python(torch, model=model), **given}
             candidate.update(torch_version=torch, torch_backend=variant)
-            runs = machine.driver_version(driver) >= machine.driver_version(minimum)
-            if runs and not answer_errors(candidate, model=model):
+            if not answer_errors(candidate, model=model):
                 return f"-d torch_version={torch} -d torch_backend={variant}"
     return ""
 
