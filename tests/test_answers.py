@@ -387,12 +387,19 @@ def test_the_default_package_name_is_valid_whatever_the_folder(tmp_path, folder)
     assert_every_file_parses_and_lints(project)
 
 
-def test_the_author_defaults_from_git_config_whatever_it_holds(tmp_path, monkeypatch):
+def render_with_git_identity(tmp_path, monkeypatch, user):
+    """A project rendered with --defaults where git's `[user]` section is `user`; its
+    pyproject's authors."""
     gitconfig = tmp_path / "gitconfig"
-    gitconfig.write_text('[user]\n\tname = "CORP\\\\jdoe \\"J\\""\n\temail = jdoe@corp.example\n')
+    gitconfig.write_text(f"[user]\n{user}")
     monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(gitconfig))
     project = render(tmp_path / "project", **VALID)
-    authors = tomllib.loads((project / "pyproject.toml").read_text())["project"]["authors"]
+    return project, tomllib.loads((project / "pyproject.toml").read_text())["project"]["authors"]
+
+
+def test_the_author_defaults_from_git_config_whatever_it_holds(tmp_path, monkeypatch):
+    user = '\tname = "CORP\\\\jdoe \\"J\\""\n\temail = jdoe@corp.example\n'
+    project, authors = render_with_git_identity(tmp_path, monkeypatch, user)
     assert authors == [{"name": 'CORP\\jdoe "J"', "email": "jdoe@corp.example"}]
     assert_every_file_parses_and_lints(project)
 
@@ -400,11 +407,8 @@ def test_the_author_defaults_from_git_config_whatever_it_holds(tmp_path, monkeyp
 def test_a_git_identity_the_questions_refuse_is_no_default(tmp_path, monkeypatch):
     """`user.email = jane@localhost` would stop `copier copy --defaults` over a value the user
     never typed: the placeholders stand in for it."""
-    gitconfig = tmp_path / "gitconfig"
-    gitconfig.write_text('[user]\n\tname = "Jane\\tDoe"\n\temail = jane@localhost\n')
-    monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(gitconfig))
-    project = render(tmp_path / "project", **VALID)
-    authors = tomllib.loads((project / "pyproject.toml").read_text())["project"]["authors"]
+    user = '\tname = "Jane\\tDoe"\n\temail = jane@localhost\n'
+    _, authors = render_with_git_identity(tmp_path, monkeypatch, user)
     assert authors == [{"name": "Your Name", "email": "you@example.com"}]
 
 
