@@ -19,6 +19,7 @@ from copier.errors import UserMessageError
 from extensions import answers as rules
 from extensions import configs, index_model
 from extensions.torch_matrix import questions
+from tests.facts import RECOMMENDED_TORCH, has_family, lacks_family, newest_release
 from tests.tools import BIN, TEMPLATE, install_as_readme_says, readme_commands, render, sh
 
 VALID = {"project_name": "Demo", "torch_version": "2.13.0"}
@@ -87,13 +88,16 @@ INVALID = [
     ({"author_email": "jane@example.com\n"}, "Give an address like"),
     ({"author_email": "Jane <jane@example.com>"}, "Give an address like"),
     ({"author_email": "jane@example"}, "Give an address like"),
-    ({"torch_version": "2.5.1"}, "Use `-d torch_version=2.15.0`: torch 2.5.1 is not in"),
+    ({"torch_version": "2.5.1"}, f"Use `-d torch_version={RECOMMENDED_TORCH}`: torch 2.5.1 is not"),
     ({"torch_version": '2.13.0"'}, "is not in this template's matrix"),
     (
         {"torch_backend": "cu118"},
         "Use `-d torch_backend=cuda`: torch 2.13.0 has no 'cu118' build (cpu, cuda",
     ),
-    ({"torch_version": "2.15.0", "torch_backend": "rocm"}, "`-d torch_version=2.14.1`"),
+    (  # a torch without ROCm builds: the newest torch with them
+        {"torch_version": newest_release(lacks_family("rocm")), "torch_backend": "rocm"},
+        f"`-d torch_version={newest_release(has_family('rocm'))}`",
+    ),
     ({"torch_backend": "metal"}, "Use `-d torch_backend=cpu`: torch 2.13.0 has no 'metal'"),
     ({"torch_backend": "cpu\n"}, "has no 'cpu\n' build"),
     (

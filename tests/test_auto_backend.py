@@ -13,7 +13,7 @@ from copier import run_copy
 from packaging.version import Version
 
 from extensions import machine
-from extensions.index_model import MODEL, family_of
+from extensions.index_model import MODEL, Variant, family_of
 from extensions.torch_matrix import (
     cuda_answers_for_driver,
     detect_backend,
@@ -22,6 +22,13 @@ from extensions.torch_matrix import (
     minimum_driver,
     oldest_gpu,
     resolve_backend,
+)
+from tests.facts import (
+    RECOMMENDED_CUDA,
+    RECOMMENDED_TORCH,
+    has_variant,
+    lacks_family,
+    newest_release,
 )
 from tests.test_update import GIT_ENV, Project, TemplateRepo
 from tests.tools import TEMPLATE, render
@@ -37,15 +44,20 @@ def nvidia(driver: str) -> machine.Machine:
 
 
 def test_a_driver_that_runs_the_recommended_cuda_build_takes_it():
-    choice = detect_backend("2.13.0", nvidia("580.65.06"))
-    assert choice.backend == resolve_backend("2.13.0", "cuda") == "cu130"
-    assert choice.reason == "NVIDIA driver 580.65.06 runs cu130"
+    driver = minimum_driver(RECOMMENDED_CUDA)
+    choice = detect_backend(RECOMMENDED_TORCH, nvidia(driver))
+    assert choice.backend == resolve_backend(RECOMMENDED_TORCH, "cuda") == RECOMMENDED_CUDA
+    assert choice.reason == f"NVIDIA driver {driver} runs {RECOMMENDED_CUDA}"
+    # torch 2.13.0: the build `cuda` means for it (the recommended one, or its newest)
+    assert detect_backend("2.13.0", nvidia("580.65.06")).backend == resolve_backend(
+        "2.13.0", "cuda"
+    )
 
 
 def test_an_older_driver_takes_the_newest_cuda_build_it_runs():
     choice = detect_backend("2.13.0", nvidia("550.54.14"))
     assert choice.backend == "cu129"  # cu130 and cu132 are CUDA 13: driver 580 or newer
-    assert f"cu130 needs {CUDA_13_DRIVER} or newer" in choice.reason
+    assert f"{resolve_backend('2.13.0', 'cuda')} needs {CUDA_13_DRIVER} or newer" in choice.reason
     # torch 2.14.1 has no cu129: its newest CUDA 12 build is cu126.
     assert detect_backend("2.14.1", nvidia("550.54.14")).backend == "cu126"
 
@@ -60,7 +72,7 @@ def test_a_driver_too_old_for_every_cuda_build_takes_the_cpu_build_and_says_why(
 def test_a_driver_too_old_for_this_torch_is_told_the_newest_torch_it_runs(tmp_path):
     """Driver 470 (CUDA 11.4) runs cu118 (CUDA 11: 450.80.02 or newer), which torch 2.7.1 is
     the newest to have; driver 560 runs CUDA 12, whose newest build is 2.14.1's cu126."""
-    choice = detect_backend("2.15.0", nvidia("470.256.02"))
+    choice = detect_backend(RECOMMENDED_TORCH, nvidia("470.256.02"))
     assert choice.backend == "cpu"
     fix = "-d torch_version=2.7.1 -d torch_backend=cu118"
     assert choice.reason.endswith(
@@ -86,7 +98,7 @@ def test_the_older_torch_a_driver_is_told_takes_the_other_answers(tmp_path, driv
     """The `-d` flags a too-old driver is told, pasted beside the answers given with
     `torch_backend=auto`, make the project; where no torch the driver runs allows them,
     none are told."""
-    choice = detect_backend("2.15.0", nvidia(driver), {**answers, "torch_backend": "auto"})
+    choice = detect_backend(RECOMMENDED_TORCH, nvidia(driver), {**answers, "torch_backend": "auto"})
     said = re.search(r"keep this driver with `([^`]+)`", choice.reason)
     older = cuda_answers_for_driver(driver, answers)
     assert (said[1] if said else "") == older and bool(older) == told
@@ -100,9 +112,10 @@ def test_the_older_torch_a_driver_is_told_takes_the_other_answers(tmp_path, driv
 def test_amd_and_intel_gpus_take_their_family_where_the_torch_has_it():
     assert detect_backend("2.13.0", machine.Machine(amd_tool="rocminfo")).backend == "rocm"
     assert detect_backend("2.13.0", machine.Machine(intel_tool="xpu-smi")).backend == "xpu"
-    no_rocm = detect_backend("2.15.0", machine.Machine(amd_tool="rocminfo"))
+    without = newest_release(lacks_family("rocm"))
+    no_rocm = detect_backend(without, machine.Machine(amd_tool="rocminfo"))
     assert no_rocm == machine.Choice(
-        "cpu", "rocminfo found an AMD GPU, but torch 2.15.0 has no rocm build"
+        "cpu", f"rocminfo found an AMD GPU, but torch {without} has no rocm build"
     )
 
 
@@ -179,7 +192,7 @@ def copy_with_auto(destination: Path, monkeypatch, tools: str, **data) -> dict:
 
 @pytest.mark.parametrize(
     ("driver", "recorded"),
-    [("550.54.14", "cu129"), ("580.65.06", "cu130")],
+    [("550.54.14", "cu129"), ("580.65.06", resolve_backend("2.13.0", "cuda"))],
 )
 def test_auto_records_the_cuda_build_the_driver_runs(
     tmp_path, monkeypatch, capsys, driver, recorded
@@ -214,8 +227,12 @@ def test_a_pascal_gpu_is_fixed_by_the_newest_build_that_runs_it():
     fixes = gpu_fixes("2.13.0")
     assert fixes["5.0"] == "-d torch_backend=cu126"  # Pascal (6.1) reaches 5.0, not 7.5
     assert fixes["7.5"] == "-d torch_backend=cu132"
-    # torch 2.15.0 has CUDA 13 builds only: the newest torch with a CUDA 12 one.
-    assert gpu_fixes("2.15.0")["5.0"] == "-d torch_version=2.14.1 -d torch_backend=cu126"
+    # A torch with CUDA 13 builds only: the newest torch with a CUDA 12 one.
+    cuda_13_only = newest_release(
+        lambda r: all(Variant.parse(v) >= Variant.parse("cu130") for v in r.in_family("cuda"))
+    )
+    fix = f"-d torch_version={newest_release(has_variant('cu126'))} -d torch_backend=cu126"
+    assert gpu_fixes(cuda_13_only)["5.0"] == fix
     assert list(fixes) == sorted(fixes, key=float)
 
 
@@ -252,6 +269,7 @@ def test_updates_keep_the_detected_build_and_auto_detects_again(tmp_path, monkey
     project.commit("Update to 1.1.0")
     updated = project.update_with_the_command_line("--defaults", "-d", "torch_backend=auto")
     assert updated.returncode == 0, updated.stderr
-    assert yaml.safe_load(answers.read_text())["torch_backend"] == "cu130"
-    assert 'index = "pytorch-cu130"' in (project.path / "pyproject.toml").read_text()
-    assert "torch_backend auto: cu130 (NVIDIA driver 580.65.06 runs cu130)." in updated.stderr
+    cuda = resolve_backend("2.13.0", "cuda")
+    assert yaml.safe_load(answers.read_text())["torch_backend"] == cuda
+    assert f'index = "pytorch-{cuda}"' in (project.path / "pyproject.toml").read_text()
+    assert f"torch_backend auto: {cuda} (NVIDIA driver 580.65.06 runs {cuda})." in updated.stderr

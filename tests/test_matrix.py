@@ -21,6 +21,15 @@ from extensions.index_model import (
     load_matrix,
     load_model,
 )
+from tests.facts import (
+    RECOMMENDED_CUDA,
+    RECOMMENDED_ROCM,
+    RECOMMENDED_TORCH,
+    has_family,
+    has_variant,
+    lacks_family,
+    newest_release,
+)
 
 MATRIX = load_matrix()  # the file's data, as the refresh writes it
 RECORDED = Path(__file__).with_name("data") / "pypi_facts.yml"
@@ -37,9 +46,9 @@ def with_recommended(**changes) -> Model:
     return model_of(matrix)
 
 
-def test_the_matrix_covers_torch_2_6_to_2_15_with_a_status_per_row():
+def test_the_matrix_covers_torch_2_6_to_the_recommended_one_with_a_status_per_row():
     versions = tm.torch_versions()
-    assert versions[0] == "2.15.0" and versions[-1] == "2.6.0"
+    assert versions[0] == RECOMMENDED_TORCH and versions[-1] == "2.6.0"
     assert "2.13.0" in versions
     for row in MATRIX["releases"].values():
         assert row["status"] in ("confirmed", "corroborated", "unconfirmed")
@@ -84,8 +93,8 @@ def test_the_recommended_release_offers_every_family_or_says_why_and_where():
     for family in FAMILIES:
         error = tm.backend_error("recommended", family)
         if error:
-            assert "not offered: no torch 2.15.0+" in error
-            assert error.startswith("Use `-d torch_version=2.14.1`")
+            assert f"not offered: no torch {torch}+" in error
+            assert error.startswith(f"Use `-d torch_version={newest_release(has_family(family))}`")
 
 
 def test_recommended_follows_the_matrix():
@@ -97,9 +106,9 @@ def test_recommended_follows_the_matrix():
 @pytest.mark.parametrize(
     ("torch", "backend", "variant"),
     [
-        ("2.13.0", "cuda", MODEL.recommended.variants["cuda"]),
+        (newest_release(has_variant(RECOMMENDED_CUDA)), "cuda", RECOMMENDED_CUDA),
         ("2.13.0", "cu126", "cu126"),
-        ("2.13.0", "rocm", MODEL.recommended.variants["rocm"]),
+        (newest_release(has_variant(RECOMMENDED_ROCM)), "rocm", RECOMMENDED_ROCM),
         ("2.10.0", "rocm", "rocm7.1"),  # newest of the family when the recommended one is absent
         ("2.6.0", "cuda", "cu126"),
         ("2.13.0", "cpu", "cpu"),
@@ -124,8 +133,10 @@ def test_only_backends_the_torch_has_are_offered():
     assert tm.backend_error("2.14.1", "cu118").startswith(
         "Use `-d torch_backend=cuda`: torch 2.14.1 has no 'cu118' build"
     )
-    assert tm.backend_error("2.15.0", "rocm").startswith(
-        "Use `-d torch_version=2.14.1`: torch 2.15.0 has no 'rocm' build"
+    without = newest_release(lacks_family("rocm"))
+    assert tm.backend_error(without, "rocm").startswith(
+        f"Use `-d torch_version={newest_release(has_family('rocm'))}`: "
+        f"torch {without} has no 'rocm' build"
     )
     assert tm.backend_error("2.13.0", "cuda") == ""
 
@@ -148,9 +159,13 @@ def test_a_library_without_a_build_for_the_variant_is_listed_disabled_with_why()
     assert tm.library_error("torchcodec", "2.13.0", "rocm") == (
         "Leave torchcodec out: torchcodec 0.16.0 has no rocm7.2 build for torch 2.13.0"
     )
-    assert tm.library_error("torchvision", "2.15.0", "cpu", "3.15") == (
-        "Leave torchvision out: torchvision 0.29.1 has no wheel for Python 3.15 "
-        "(it has 3.10, 3.11, 3.12, 3.13, 3.14)"
+    # A torch with a Python its torchvision has no wheel for.
+    torch = newest_release(lambda r: bool(set(r.python) - set(r.libraries["torchvision"].python)))
+    torchvision = MODEL.releases[torch].libraries["torchvision"]
+    python = max(set(MODEL.releases[torch].python) - set(torchvision.python), key=Version)
+    assert tm.library_error("torchvision", torch, "cpu", python) == (
+        f"Leave torchvision out: torchvision {torchvision.version} has no wheel for Python "
+        f"{python} (it has {', '.join(torchvision.python)})"
     )
 
 
@@ -176,7 +191,7 @@ def test_a_recorded_version_the_matrix_dropped_is_shown_disabled_with_the_way_ou
     disabled = choices["2.5.1 (not available)"]
     assert disabled["value"] == "2.5.1"
     assert "copier update" not in disabled["validator"]  # the same words serve copy and update
-    assert "-d torch_version=2.15.0" in disabled["validator"]
+    assert f"-d torch_version={RECOMMENDED_TORCH}" in disabled["validator"]
     assert "recommended" in tm.torch_version_choices("").values()
 
 
@@ -216,6 +231,13 @@ def test_recorded_answers_are_checked_against_the_matrix():
     ]
 
 
+def cuda_variants(torchaudio: bool) -> list[str]:
+    """The recommended torch's CUDA variants with (or without) a build of its torchaudio."""
+    release = MODEL.releases[RECOMMENDED_TORCH]
+    lacks = release.libraries["torchaudio"].lacks
+    return [v for v in release.in_family("cuda") if lacks(v) != torchaudio]
+
+
 def with_matrix_change(recommend: dict) -> Model:
     return with_recommended(**recommend)
 
@@ -227,18 +249,22 @@ def with_matrix_change(recommend: dict) -> Model:
         # the variant of its family that has it, not its own (failing) answer again.
         (
             {"torch_backend": "cuda", "torch_libraries": ["torchaudio"]},
-            {"cuda": "cu132"},
-            {"torch_backend": "cu130"},
+            {"cuda": cuda_variants(torchaudio=False)[-1]},
+            {"torch_backend": cuda_variants(torchaudio=True)[-1]},
         ),
         # A rocm project whose recommended torch has no ROCm build: the torch that has one.
-        ({"torch_backend": "rocm"}, {"torch": "2.15.0"}, {"torch_version": "2.14.1"}),
+        (
+            {"torch_backend": "rocm"},
+            {"torch": newest_release(lacks_family("rocm"))},
+            {"torch_version": newest_release(has_family("rocm"))},
+        ),
         # An explicit variant gone: its family, which follows the recommendation.
         ({"torch_version": "2.13.0", "torch_backend": "cu118"}, {}, {"torch_backend": "cuda"}),
         # A torch gone, with a Python the newest lacks: both move.
         (
             {"torch_version": "2.5.1", "python_version": "3.9"},
             {},
-            {"torch_version": "2.15.0", "python_version": MODEL.recommended.python},
+            {"torch_version": RECOMMENDED_TORCH, "python_version": MODEL.recommended.python},
         ),
         ({"python_version": "3.9"}, {}, {"python_version": MODEL.recommended.python}),
     ],
@@ -300,7 +326,8 @@ def test_a_refused_extra_backend_is_told_a_list_the_update_accepts(
     `extra_backends=cpu` is refused as not one), which the same update then takes."""
     answers_file = tmp_path / ".copier-answers.yml"
     answers_file.write_text(
-        f"torch_version: '2.15.0'\ntorch_backend: {backend}\npython_version: '3.12'\n"
+        f"torch_version: '{RECOMMENDED_TORCH}'\ntorch_backend: {backend}\n"
+        f"python_version: '{MODEL.recommended.python}'\n"
         "torch_libraries: []\nextra_backends: []\n"
     )
     assert migrate.before_update(answers_file, {"extra_backends": extras}, {}, {}) == 1
@@ -335,7 +362,7 @@ def test_torchcodec_joins_torchaudio_only_where_every_backend_has_it():
     answers = {
         "package_manager": "uv",
         "torch_version": "2.14.1",
-        "torch_backend": "cuda",
+        "torch_backend": "cu130",  # 2.14.1's cu130 has torchcodec (its cu132 has none)
         "extra_backends": ["rocm", "cpu"],
         "torch_libraries": ["torchaudio"],
         "python_version": "3.11",

@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 from extensions.index_model import MANAGERS, MODEL, Model
-from extensions.torch_matrix import build
+from extensions.torch_matrix import build, resolve_backend
 from tests.pytorch_index import IndexContent, StandInIndex
 from tests.test_resolution import locked_packages
 from tests.tools import (
@@ -29,6 +29,8 @@ from tests.tools import (
 NEXUS = "https://nexus.example/repository/pytorch-{variant}/simple"
 LAYOUT = "/repository/pytorch-{variant}/simple"
 USER, PASSWORD = "ci-reader", "s3cret-token"
+TORCH = "2.13.0"
+CUDA = resolve_backend(TORCH, "cuda")  # the variant a cuda project of it uses
 
 
 def render_project(path, manager, backend, index_url):
@@ -36,7 +38,7 @@ def render_project(path, manager, backend, index_url):
         path,
         project_name="Demo",
         package_manager=manager,
-        torch_version="2.13.0",
+        torch_version=TORCH,
         torch_backend=backend,
         python_version="3.11",
         pytorch_index_url=index_url,
@@ -61,7 +63,7 @@ def test_a_mirror_with_one_repository_per_variant_gets_the_variant_in_place(tmp_
     project = render_project(tmp_path / "project", manager, "cuda", NEXUS)
     urls = set(index_urls(project, manager).values())
     assert urls == {
-        "https://nexus.example/repository/pytorch-cu130/simple",
+        f"https://nexus.example/repository/pytorch-{CUDA}/simple",
         "https://nexus.example/repository/pytorch-cpu/simple",
     }
     readme = (project / "README.md").read_text()
@@ -71,7 +73,7 @@ def test_a_mirror_with_one_repository_per_variant_gets_the_variant_in_place(tmp_
 def test_a_base_url_gets_the_variant_appended(tmp_path):
     project = render_project(tmp_path / "project", "uv", "cuda", "https://mirror.example/whl/")
     assert index_urls(project, "uv") == {
-        "pytorch-cu130": "https://mirror.example/whl/cu130",
+        f"pytorch-{CUDA}": f"https://mirror.example/whl/{CUDA}",
         "pytorch-cpu": "https://mirror.example/whl/cpu",
     }
 
@@ -111,7 +113,7 @@ def test_a_project_locks_against_a_mirror_with_one_repository_per_variant(tmp_pa
         sh(f"{manager} lock", project)
     root = index.url.split("/repository/")[0]
     assert torch_sources(project, manager) == {
-        f"{root}/repository/pytorch-cu130/simple",
+        f"{root}/repository/pytorch-{CUDA}/simple",
         f"{root}/repository/pytorch-cpu/simple",
     }
 

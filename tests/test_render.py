@@ -11,7 +11,7 @@ import yaml
 
 from extensions.configs import extra_name
 from extensions.index_model import CONFLICT_MARKER, MANAGERS, MODEL, family_of
-from extensions.torch_matrix import build
+from extensions.torch_matrix import build, resolve_backend
 from tests.tools import BIN, TEMPLATE, load_toml, readme_commands, tool_env
 
 RECOMMENDED = MODEL.recommended
@@ -44,11 +44,15 @@ CONTAINER_FILES = {"Dockerfile", ".dockerignore"}
 MANAGER_FILES = {"uv": {".python-version"}, "poetry": set(), "pip": {"requirements.txt"}}
 # A GPU project also installs the CPU build by default (extra_backends: [cpu]).
 EXTRA_FILES = {"uv": set(), "poetry": set(), "pip": {"requirements-cpu.txt"}}
+# What a family means for torch 2.13.0: the recommended variant where 2.13.0 has it, else its
+# newest (test_matrix.py specifies `resolve_backend`).
+CUDA = resolve_backend("2.13.0", "cuda")
+ROCM = resolve_backend("2.13.0", "rocm")
 # (torch_backend answer, torch_version) -> the index variant it must mean
 CASES = {
     ("cpu", "2.13.0"): "cpu",
-    ("cuda", "2.13.0"): RECOMMENDED.variants["cuda"],
-    ("rocm", "2.13.0"): RECOMMENDED.variants["rocm"],
+    ("cuda", "2.13.0"): CUDA,
+    ("rocm", "2.13.0"): ROCM,
     ("xpu", "2.13.0"): "xpu",
     ("cu126", "2.13.0"): "cu126",
     ("rocm7.1", "2.13.0"): "rocm7.1",
@@ -198,7 +202,7 @@ def test_a_cpu_pip_project_pins_the_cpu_label_except_on_macos(copie):
 def test_an_accelerator_pip_project_pins_the_label_and_falls_back_to_the_cpu_index(copie):
     result = copie.copy(extra_answers=answers("pip", "cuda"))
     requirements = (result.project_dir / "requirements.txt").read_text()
-    variant = RECOMMENDED.variants["cuda"]
+    variant = CUDA
     assert (
         f"torch==2.13.0+{variant} ; sys_platform == 'linux' or sys_platform == 'win32'"
         in requirements
@@ -253,9 +257,7 @@ def test_a_mirror_url_replaces_the_pytorch_index_everywhere(copie):
     result = copie.copy(extra_answers=answers("pip", "cuda", pytorch_index_url=mirror))
     text = "".join(p.read_text() for p in result.project_dir.rglob("*") if p.is_file())
     assert "download.pytorch.org" not in text
-    assert (
-        f"--index-url https://mirror.example.com/pytorch/whl/{RECOMMENDED.variants['cuda']}" in text
-    )
+    assert f"--index-url https://mirror.example.com/pytorch/whl/{CUDA}" in text
 
 
 @pytest.mark.parametrize("license_id", ["MIT", "Apache-2.0", "BSD-3-Clause", "Proprietary"])
@@ -426,7 +428,7 @@ def test_the_doctor_knows_the_minimum_driver_of_its_cuda_build(copie, backend, t
     expected = {
         "cu118": f'{{"cu118": "{drivers["cuda11"]}"}}',
         "cu126": f'{{"cu126": "{drivers["cuda12"]}"}}',
-        "cuda": f'{{"cu130": "{drivers["cuda13"]}"}}',
+        "cuda": f'{{"{CUDA}": "{drivers["cuda13"]}"}}',  # cu130 or cu132: CUDA 13
     }
     assert f"MINIMUM_DRIVERS: dict[str, str] = {expected.get(backend, '{}')}" in doctor
 
