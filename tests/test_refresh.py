@@ -23,14 +23,25 @@ import yaml
 from packaging.requirements import Requirement
 from packaging.version import Version
 
-from extensions.index_model import FACTS_PATH, MATRIX_PATH, load_facts, load_matrix, load_model
+from extensions.index_model import (
+    FACTS_PATH,
+    MATRIX_PATH,
+    MODEL,
+    load_facts,
+    load_matrix,
+    load_model,
+)
 from maintainers import refresh
+from tests.facts import RECOMMENDED_CUDA, RECOMMENDED_TORCH
 from tests.pypi_stand_in import PyPIContent, Release, recorded_pypi
 from tests.pytorch_index import TORCH_PYPI_REQUIRES, IndexContent, StandInIndex
 from tests.stand_in_server import TRUNCATED, Replies, Response, StandInServer, redirect_elsewhere
 
 RECORDED = Path(__file__).with_name("data") / "pypi_facts.yml"
 PYPI_FACTS = yaml.safe_load(RECORDED.read_text())
+RECORDED_NEWEST = max(PYPI_FACTS["torch"], key=Version)  # the newest torch on PyPI as recorded
+_KNOWN = Version(max([*PYPI_FACTS["torch"], *load_matrix()["releases"]], key=Version))
+NEW = f"{_KNOWN.major}.{_KNOWN.minor + 1}.0"  # a torch release neither PyPI nor the matrix has
 
 
 @pytest.fixture
@@ -86,10 +97,10 @@ def pypi_content(*extra: Release) -> PyPIContent:
 
 
 def with_new_release():
-    """A month later: torch 2.16.0 on PyPI (cp311-cp315) and on the index's cpu and cu132."""
+    """A month later: torch NEW on PyPI (cp311-cp315) and on the index's cpu and cu132."""
     pypi_16 = Release(
         "torch",
-        "2.16.0",
+        NEW,
         tuple(
             f"cp{v}-cp{v}-{tag}"
             for v in ("311", "312", "313", "314", "315")
@@ -104,12 +115,12 @@ def with_new_release():
         ">=3.11",
     )
     matrix, facts = copy.deepcopy(load_matrix()), copy.deepcopy(load_facts())
-    matrix["releases"]["2.16.0"] = {
+    matrix["releases"][NEW] = {
         "status": "confirmed",
         "python": ["3.11", "3.12", "3.13", "3.14", "3.15"],
         "variants": ["cpu", "cu132"],
     }
-    facts["releases"]["2.16.0"] = facts["releases"]["2.15.0"]
+    facts["releases"][NEW] = facts["releases"][RECORDED_NEWEST]
     return pypi_16, index_content(matrix, facts)
 
 
@@ -151,7 +162,8 @@ def settled(files):
     """The copies, with torchcodec 0.17.0 withheld as a maintainer would (matrix and table)."""
     matrix_file, readme = files / MATRIX_PATH.name, files / refresh.README_PATH.name
     matrix = yaml.safe_load(matrix_file.read_text())
-    matrix["releases"]["2.15.0"]["withheld"] = {"torchcodec 0.17.0": "its torch pairing is unknown"}
+    row = matrix["releases"][RECORDED_NEWEST]
+    row["withheld"] = {"torchcodec 0.17.0": "its torch pairing is unknown"}
     matrix_file.write_text(refresh.with_matrix(matrix_file.read_text(), matrix))
     readme.write_text(refresh.with_table(readme.read_text(), matrix))
     return files
@@ -169,20 +181,20 @@ def test_check_reports_a_new_release_and_writes_nothing(files):
     with StandInIndex(content) as index, StandInServer(pypi_content(pypi_16)) as pypi:
         outcome = run(files, index, pypi, check=True)
     assert outcome.drift
-    assert "+ torch 2.16.0: cpu, cu132; Python 3.11-3.15" in outcome.lines
+    assert f"+ torch {NEW}: cpu, cu132; Python 3.11-3.15" in outcome.lines
     assert snapshot(files) == before
 
 
 def test_check_reports_a_new_variant(files):
-    """The index root now lists rocm7.14, with torch 2.15.0 (which the matrix lists as
+    """The index root now lists rocm7.14, with the newest torch on PyPI (which the matrix lists as
     unconfirmed for ROCm): reported, not offered by itself."""
     before = snapshot(files)
     matrix, facts = copy.deepcopy(load_matrix()), copy.deepcopy(load_facts())
-    matrix["releases"]["2.15.0"]["variants"].append("rocm7.14")
+    matrix["releases"][RECORDED_NEWEST]["variants"].append("rocm7.14")
     with StandInIndex(index_content(matrix, facts)) as index, StandInServer(pypi_content()) as pypi:
         outcome = run(files, index, pypi, check=True)
     assert outcome.drift
-    assert any("2.15.0: the index serves rocm7.14" in line for line in outcome.lines)
+    assert any(f"{RECORDED_NEWEST}: the index serves rocm7.14" in line for line in outcome.lines)
     assert snapshot(files) == before
 
 
@@ -190,7 +202,7 @@ def test_check_reports_a_library_patch(files):
     """torchvision 0.29.3 (torch>=2.14.0) on PyPI and the index: the newest pairing."""
     before = snapshot(files)
     matrix = copy.deepcopy(load_matrix())
-    for torch in ("2.15.0", "2.14.1"):
+    for torch in [t for t in matrix["releases"] if Version(t) >= Version("2.14.0")]:
         matrix["releases"][torch]["torchvision"] = {"version": "0.29.3"}
     tags = tuple(f"cp312-cp312-{t}" for t in ("manylinux_2_28_x86_64", "win_amd64"))
     patch = Release("torchvision", "0.29.3", tags, ("torch>=2.14.0",), ">=3.10,!=3.14.1")
@@ -200,7 +212,7 @@ def test_check_reports_a_library_patch(files):
     ):
         outcome = run(files, index, pypi, check=True)
     assert outcome.drift
-    assert any(line.startswith("~ torch 2.15.0 torchvision") for line in outcome.lines)
+    assert any(line.startswith(f"~ torch {RECORDED_NEWEST} torchvision") for line in outcome.lines)
     assert "0.29.3" in " ".join(outcome.lines)
     assert snapshot(files) == before
 
@@ -211,23 +223,23 @@ def test_refresh_adds_a_new_release_and_keeps_the_human_choices(settled):
         outcome = run(settled, index, pypi)
         assert run(settled, index, pypi, check=True).drift is False  # deterministic
     new = yaml.safe_load((settled / MATRIX_PATH.name).read_text())
-    row = new["releases"]["2.16.0"]
+    row = new["releases"][NEW]
     assert row["variants"] == ["cpu", "cu132"]
     assert row["python"] == ["3.11", "3.12", "3.13", "3.14", "3.15"]
     assert row["torchvision"] == {"version": "0.29.1"}  # admitted, and on the index
-    assert list(new["releases"])[0] == "2.16.0"
+    assert list(new["releases"])[0] == NEW
     assert new["releases"]["2.6.0"]["accelerator_api"] is False  # a human fact, kept
     assert new["releases"]["2.8.0"]["torchrun_xpu"] is False
     assert (
-        new["releases"]["2.15.0"]["unconfirmed"]
-        == load_matrix()["releases"]["2.15.0"]["unconfirmed"]
+        new["releases"][RECORDED_NEWEST]["unconfirmed"]
+        == load_matrix()["releases"][RECORDED_NEWEST]["unconfirmed"]
     )
     assert new["recommended"] == load_matrix()["recommended"]
-    assert any(line.startswith("+ torch 2.16.0") for line in outcome.lines)
+    assert any(line.startswith(f"+ torch {NEW}") for line in outcome.lines)
     facts = yaml.safe_load((settled / FACTS_PATH.name).read_text())
-    assert facts["releases"]["2.16.0"]["pypi_builds"]["linux-x86_64"] == "cu132"
-    assert "2.16.0" in load_model(new, facts).releases
-    assert "| 2.16.0 | 0.29.1 |" in (settled / "README.md").read_text()
+    assert facts["releases"][NEW]["pypi_builds"]["linux-x86_64"] == "cu132"
+    assert NEW in load_model(new, facts).releases
+    assert f"| {NEW} | 0.29.1 |" in (settled / "README.md").read_text()
 
 
 def test_rewording_the_matrix_comments_loses_no_data(settled):
@@ -244,7 +256,7 @@ def test_rewording_the_matrix_comments_loses_no_data(settled):
     assert "\n# Versions of the tools the generated project uses" in written
     new, old = yaml.safe_load(written), yaml.safe_load(text)
     assert (new["tools"], new["drivers"]) == (old["tools"], old["drivers"])
-    assert "2.16.0" in new["releases"]
+    assert NEW in new["releases"]
 
 
 @pytest.mark.parametrize(
@@ -306,11 +318,11 @@ def test_check_reports_an_index_only_dependency_the_index_now_declares_otherwise
 
 
 def test_refresh_writes_a_new_releases_index_only_dependencies_from_its_metadata(settled):
-    """torch 2.16.0 on rocm7.2, rocm7.14 (which also requires its ROCm SDK) and xpu: the
+    """torch NEW on rocm7.2, rocm7.14 (which also requires its ROCm SDK) and xpu: the
     index_requires of the new release are what the wheels declare and PyPI does not hold."""
     pypi_16, _ = with_new_release()
     matrix, facts = copy.deepcopy(load_matrix()), copy.deepcopy(load_facts())
-    matrix["releases"]["2.16.0"] = {
+    matrix["releases"][NEW] = {
         "status": "confirmed",
         "python": ["3.11", "3.12", "3.13", "3.14", "3.15"],
         "variants": ["cpu", "cu132", "rocm7.2", "rocm7.14", "xpu"],
@@ -321,27 +333,30 @@ def test_refresh_writes_a_new_releases_index_only_dependencies_from_its_metadata
         "rocm7.14": [triton, "rocm[libraries]==7.14.1; platform_system == 'Linux'"],
         "xpu": ["triton-xpu==3.10.1; python_version < '3.16'"],
     }
-    facts["releases"]["2.16.0"] = {**facts["releases"]["2.15.0"], "index_requires": planted}
+    facts["releases"][NEW] = {**facts["releases"][RECORDED_NEWEST], "index_requires": planted}
     with (
         StandInIndex(index_content(matrix, facts)) as index,
         StandInServer(pypi_content(pypi_16)) as pypi,
     ):
         run(settled, index, pypi)
         assert run(settled, index, pypi, check=True).drift is False
-    written = load_facts_from(settled)["releases"]["2.16.0"]
+    written = load_facts_from(settled)["releases"][NEW]
     assert written["index_requires"] == planted
     assert written["evidence"]["index_requires"] == "R1 P1"
     new = yaml.safe_load((settled / MATRIX_PATH.name).read_text())
-    release = load_model(new, load_facts_from(settled)).releases["2.16.0"]
+    release = load_model(new, load_facts_from(settled)).releases[NEW]
     assert [str(r.name) for r in release.requirements("rocm7.14")] == ["triton-rocm", "rocm"]
     assert release.requirements("cu132") == ()
 
 
 def test_refresh_moves_a_recommendation_only_when_told(files):
+    other = next(
+        v for v in MODEL.releases[RECOMMENDED_TORCH].in_family("cuda") if v != RECOMMENDED_CUDA
+    )
     with StandInIndex(index_content()) as index, StandInServer(pypi_content()) as pypi:
-        outcome = run(files, index, pypi, recommend={"cuda": "cu132"})
-    assert yaml.safe_load((files / MATRIX_PATH.name).read_text())["recommended"]["cuda"] == "cu132"
-    assert "~ recommended cuda: cu130 -> cu132" in outcome.lines
+        outcome = run(files, index, pypi, recommend={"cuda": other})
+    assert yaml.safe_load((files / MATRIX_PATH.name).read_text())["recommended"]["cuda"] == other
+    assert f"~ recommended cuda: {RECOMMENDED_CUDA} -> {other}" in outcome.lines
 
 
 PARTIAL = b"<!DOCTYPE html><html><body></body></html>"
@@ -419,7 +434,7 @@ def dead_port() -> Iterator[int]:
 def test_check_with_the_index_unreachable_lists_pypis_new_release_and_exits_incomplete(
     files, monkeypatch, capsys
 ):
-    """torch 2.16.0 is on PyPI, not in the matrix; the index does not answer: the release is
+    """torch NEW is on PyPI, not in the matrix; the index does not answer: the release is
     listed, the index is named as not read, exit 3, files unchanged."""
     for name in ("MATRIX_PATH", "FACTS_PATH", "README_PATH"):
         monkeypatch.setattr(refresh, name, files / getattr(refresh, name).name)
@@ -432,7 +447,7 @@ def test_check_with_the_index_unreachable_lists_pypis_new_release_and_exits_inco
         assert refresh.main(arguments) == refresh.INCOMPLETE == 3
         assert time.monotonic() - started < 60
     out = capsys.readouterr().out
-    assert "+ torch 2.16.0: Python 3.11-3.15; variants unknown (index not read)" in out
+    assert f"+ torch {NEW}: Python 3.11-3.15; variants unknown (index not read)" in out
     assert TORCHCODEC_0_17 in out
     assert f"Not read: the PyTorch index ({dead}): cannot reach" in out
     assert "Incomplete: nothing was written" in out
@@ -451,7 +466,7 @@ def test_check_with_pypi_unreachable_lists_what_the_index_serves_and_exits_incom
         arguments = ["--check", "--index-url", index.url, "--pypi-url", dead]
         assert refresh.main(arguments) == refresh.INCOMPLETE
     out = capsys.readouterr().out
-    assert "+ torch 2.16.0 on the index: cpu, cu132 (PyPI not read)" in out
+    assert f"+ torch {NEW} on the index: cpu, cu132 (PyPI not read)" in out
     assert f"Not read: PyPI ({dead}): cannot reach" in out
     assert snapshot(files) == before
 
@@ -541,7 +556,7 @@ def test_the_command_line_check_exits_1_on_drift_and_0_when_up_to_date(
         arguments = ["--check", "--index-url", index.url, "--pypi-url", pypi.url]
         before = snapshot(settled)
         assert refresh.main(arguments) == 1
-        assert "+ torch 2.16.0" in capsys.readouterr().out
+        assert f"+ torch {NEW}" in capsys.readouterr().out
         assert snapshot(settled) == before
 
 
