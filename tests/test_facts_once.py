@@ -1,13 +1,16 @@
 """Every fact is defined once, in the model (`extensions/`): tests and benchmarks import the
-package managers and the families from it instead of listing them again, every variant name is
-read by `Variant`, and the conflict-marker pattern is written in one place."""
+package managers and the families from it instead of listing them again, read today's
+recommended torch from it instead of writing it, every variant name is read by `Variant`, and
+the conflict-marker pattern is written in one place."""
 
 import ast
+import re
 from pathlib import Path
 
 import yaml
+from packaging.version import Version
 
-from extensions.index_model import CONFLICT_MARKER, FAMILIES, MANAGERS, VARIANT_PREFIXES
+from extensions.index_model import CONFLICT_MARKER, FAMILIES, MANAGERS, MODEL, VARIANT_PREFIXES
 
 ROOT = Path(__file__).resolve().parent.parent
 LISTED_FACTS = {"managers": set(MANAGERS), "families": set(FAMILIES)}
@@ -52,6 +55,65 @@ def test_the_check_finds_a_literal_list_in_any_order(tmp_path):
     ]
     sample.write_text('SOME = ["uv", "pip"]\n')  # a chosen few, not the list
     assert literal_lists_of_facts(sample, tmp_path) == []
+
+
+# Recorded PyPI evidence and the tests that check it: they name the releases PyPI had when it
+# was recorded, today's recommended one among them.
+EVIDENCE = ("tests/data/pypi_facts.yml", "tests/test_pypi.py", "tests/test_pypi_live.py")
+
+
+def version_literals(path: Path, torch: str, root: Path = ROOT) -> list[str]:
+    """`file:line: text` for each line of `path` that writes the torch version `torch`
+    (`2.9.1` in a string or a comment, not `2.9.1rc1` nor `12.9.1`), or its major and minor
+    in a name (`test_torch_2_9`)."""
+    version = Version(torch)
+    written = re.compile(
+        rf"(?<![\w.]){re.escape(torch)}(?![\w.])|(?<![\d.]){version.major}_{version.minor}(?!\d)"
+    )
+    lines = path.read_text(encoding="utf-8").splitlines()
+    return [
+        f"{path.relative_to(root)}:{number}: {line.strip()}"
+        for number, line in enumerate(lines, 1)
+        if written.search(line)
+    ]
+
+
+def test_tests_read_the_recommended_torch_from_the_model():
+    """A new recommendation (a torch release and its variant, written into the two data files
+    and regenerated) changes no test but those against recorded PyPI evidence: a test reads
+    `tests.facts.RECOMMENDED_TORCH` or picks a release by property (`newest_release`)."""
+    files = [
+        path
+        for path in sorted((ROOT / "tests").rglob("*"))
+        if path.is_file() and path.suffix in (".py", ".yml", ".yaml", ".toml", ".json", ".txt")
+        if str(path.relative_to(ROOT)) not in EVIDENCE
+    ]
+    assert Path(__file__) in files and len(files) > 20
+    torch = MODEL.recommended.torch
+    found = [hit for path in files for hit in version_literals(path, torch)]
+    assert not found, (
+        f"today's recommended torch {torch} written in tests (read it from tests.facts, or pick a "
+        "release by property there):\n" + "\n".join(found)
+    )
+
+
+def test_the_version_check_finds_a_planted_recommended_torch(tmp_path):
+    torch = MODEL.recommended.torch
+    version = Version(torch)
+    sample = tmp_path / "test_sample.py"
+    sample.write_text(
+        f'assert build.torch == "{torch}"\n'
+        f"# torch {torch} has no ROCm build\n"
+        f"def test_torch_{version.major}_{version.minor}_is_newest(): ...\n"
+        f'pin = "torch=={torch}+cpu"\n'
+        f'other = ["{torch}rc1", "1{torch}", "{torch}.1", "{version.major}_{version.minor}1"]\n'
+    )
+    assert [hit.split(": ")[0] for hit in version_literals(sample, torch, tmp_path)] == [
+        "test_sample.py:1",
+        "test_sample.py:2",
+        "test_sample.py:3",
+        "test_sample.py:4",
+    ]
 
 
 def own_python_files(root: Path = ROOT) -> list[Path]:

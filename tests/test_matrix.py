@@ -133,10 +133,9 @@ def test_only_backends_the_torch_has_are_offered():
     assert tm.backend_error("2.14.1", "cu118").startswith(
         "Use `-d torch_backend=cuda`: torch 2.14.1 has no 'cu118' build"
     )
-    without = newest_release(lacks_family("rocm"))
+    without, with_rocm = newest_release(lacks_family("rocm")), newest_release(has_family("rocm"))
     assert tm.backend_error(without, "rocm").startswith(
-        f"Use `-d torch_version={newest_release(has_family('rocm'))}`: "
-        f"torch {without} has no 'rocm' build"
+        f"Use `-d torch_version={with_rocm}`: torch {without} has no 'rocm' build"
     )
     assert tm.backend_error("2.13.0", "cuda") == ""
 

@@ -14,8 +14,9 @@ import pytest
 import yaml
 from copier import run_copy, run_update
 
-from extensions.index_model import CONFLICT_MARKER, MANAGERS
+from extensions.index_model import CONFLICT_MARKER, MANAGERS, MODEL
 from maintainers import refresh
+from tests.facts import has_family, lacks_family, newest_release
 from tests.tools import BIN, TEMPLATE, load_toml
 
 pytestmark = pytest.mark.tools
@@ -247,11 +248,12 @@ def test_a_removed_version_stops_the_update_with_the_way_out_and_touches_nothing
     template.release("1.1.0", drop=("2.6.0",))
     message = project.update_with_the_command_line("--defaults").stderr
     assert "torch 2.6.0 is not in this template's matrix" in message
-    assert "recommended, 2.15.0, 2.14.1" in message
+    newest, older = MODEL.torch_versions[:2]
+    assert f"recommended, {newest}, {older}" in message
 
-    assert_refused_with_a_way_out_that_works(project, "-d torch_version=2.15.0")
+    assert_refused_with_a_way_out_that_works(project, f"-d torch_version={newest}")
 
-    assert project.dependencies[0] == "torch==2.15.0"
+    assert project.dependencies[0] == f"torch=={newest}"
     assert git(project.path, "status", "--porcelain") != ""  # updated, for the team to commit
 
 
@@ -384,14 +386,15 @@ def test_a_cuda_project_with_torchaudio_is_told_the_variant_that_has_it(tmp_path
 
 def test_a_rocm_project_is_told_the_torch_that_has_rocm(tmp_path, template):
     project = Project(template, tmp_path / "demo", "1.0.0", torch_backend="rocm")
-    template.release("1.1.0", recommend={"torch": "2.15.0"})  # no ROCm build of 2.15.0
+    without, with_rocm = newest_release(lacks_family("rocm")), newest_release(has_family("rocm"))
+    template.release("1.1.0", recommend={"torch": without})  # a torch with no ROCm build
 
-    message = assert_refused_with_a_way_out_that_works(project, "-d torch_version=2.14.1")
+    message = assert_refused_with_a_way_out_that_works(project, f"-d torch_version={with_rocm}")
 
-    assert project.dependencies[0] == "torch==2.14.1"
+    assert project.dependencies[0] == f"torch=={with_rocm}"
     assert "whl/rocm" in (project.path / "pyproject.toml").read_text()
     assert "no longer follows the template's recommended torch" in message
-    template.release("1.2.0", recommend={"torch": "2.14.1"})  # a recommendation with ROCm
+    template.release("1.2.0", recommend={"torch": with_rocm})  # a recommendation with ROCm
     return_to_the_recommendation(project, message, "-d torch_version=recommended")
     answers = yaml.safe_load((project.path / ".copier-answers.yml").read_text())
     assert answers["torch_version"] == "recommended"
@@ -510,7 +513,7 @@ def test_a_project_made_before_the_year_was_recorded_keeps_its_license_year(tmp_
     shutil.copy2(TEMPLATE / "template" / "LICENSE.jinja", license_template)
     old.release("1.1.0", drop=("2.6.0",))
 
-    assert_refused_with_a_way_out_that_works(project, "-d torch_version=2.15.0")
+    assert_refused_with_a_way_out_that_works(project, f"-d torch_version={MODEL.torch_versions[0]}")
 
     assert license_file.read_text() == license_text
     assert yaml.safe_load(answers_file.read_text())["copyright_year"] == 2025

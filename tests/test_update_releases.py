@@ -29,7 +29,8 @@ OLDEST, NEWEST = RELEASES[0], RELEASES[-1]
 
 # The projects a team makes, by manager and family. A project pins torch only where the
 # release's recommendation has no build of its family (ROCm: none in 2.14.1 before 1.3.0,
-# none in 2.15.0 since); an XPU project follows the recommendation where its release can.
+# none in the recommended torch since); an XPU project follows the recommendation where its
+# release can.
 PROJECTS: dict[str, dict[str, object]] = {
     "uv-cpu": {"package_manager": "uv", "torch_backend": "cpu"},
     "poetry-cuda": {
@@ -175,7 +176,8 @@ def test_a_project_of_every_release_updates_to_a_fresh_render(
     refusal = update_as_a_user(project)
 
     # Only an XPU project that followed a recommendation with XPU (before 1.3.0) is refused:
-    # torch 2.15.0 has no XPU build. The way out pins torch 2.14.1, and says how to return.
+    # the recommended torch has no XPU build. The way out pins torch 2.14.1 (the newest with
+    # one), and says how to return.
     assert bool(refusal) == (project_kind == "uv-xpu" and "torch_version" not in made)
     if refusal:
         assert "Update with: copier update --trust --defaults -d torch_version=2.14.1\n" in refusal
