@@ -5,12 +5,26 @@ the conflict-marker pattern is written in one place."""
 
 import ast
 import re
+import shutil
 from pathlib import Path
 
 import yaml
 from packaging.version import Version
 
-from extensions.index_model import CONFLICT_MARKER, FAMILIES, MANAGERS, MODEL, VARIANT_PREFIXES
+from extensions.index_model import (
+    CONFLICT_MARKER,
+    FACTS_PATH,
+    FAMILIES,
+    MANAGERS,
+    MATRIX_PATH,
+    MODEL,
+    VARIANT_PREFIXES,
+    load_facts,
+    load_model,
+)
+from extensions.torch_matrix import resolve_backend
+from maintainers.refresh import with_matrix
+from tests import made_up_release
 
 ROOT = Path(__file__).resolve().parent.parent
 LISTED_FACTS = {"managers": set(MANAGERS), "families": set(FAMILIES)}
@@ -193,3 +207,23 @@ def test_no_function_of_the_model_is_over_30_lines():
         and node.end_lineno - node.lineno + 1 > 30
     ]
     assert not long, "split: " + ", ".join(long)
+
+
+def test_a_made_up_recommendation_is_written_as_a_maintainer_would(tmp_path):
+    """`python -m tests.made_up_release` (CONTRIBUTING's check that tests read today's facts
+    from the model) writes a release that loads, is the newest, and is recommended with its
+    new CUDA variant, in the files' canonical layout."""
+    for source in (MATRIX_PATH, FACTS_PATH):
+        shutil.copy(source, tmp_path / source.name)
+    torch, cuda = made_up_release.write(tmp_path / MATRIX_PATH.name, tmp_path / FACTS_PATH.name)
+    assert torch not in MODEL.releases
+    assert all(cuda not in release.variants for release in MODEL.releases.values())
+    text = (tmp_path / MATRIX_PATH.name).read_text(encoding="utf-8")
+    matrix = yaml.safe_load(text)
+    assert with_matrix(text, matrix) == text
+    model = load_model(matrix, load_facts(tmp_path / FACTS_PATH.name))
+    assert model.torch_versions[0] == model.recommended.torch == torch
+    assert model.recommended.variants["cuda"] == cuda
+    assert resolve_backend(torch, "cuda", model=model) == cuda
+    release = model.releases[torch]
+    assert release.platforms_of(cuda) == release.platforms_of(release.in_family("cuda")[-2])
