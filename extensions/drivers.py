@@ -1,7 +1,8 @@
 """The machine side of the answers (part of the render-time model): the oldest NVIDIA driver
 and GPU each CUDA variant runs on, the fixes the doctor names for an older GPU, what a torch
 offers a machine, and `torch_backend: auto` (detected on this machine, then resolved in the
-render context and the recorded answers)."""
+render context and the recorded answers). The torch_backend choices live here, not in
+`choices.py`, because they end with `auto` and what it detects."""
 
 from __future__ import annotations
 
