@@ -227,7 +227,7 @@ def test_refresh_adds_a_new_release_and_keeps_the_human_choices(settled):
     facts = yaml.safe_load((settled / FACTS_PATH.name).read_text())
     assert facts["releases"]["2.16.0"]["pypi_builds"]["linux-x86_64"] == "cu132"
     assert "2.16.0" in load_model(new, facts).releases
-    assert "| 2.16.0 | 0.29.1 |" in (settled / "README.md").read_text()
+    assert "| 2.16.0 | 0.29.1 |" in (settled / refresh.README_PATH.name).read_text()
 
 
 def test_rewording_the_matrix_comments_loses_no_data(settled):
@@ -545,7 +545,7 @@ def test_the_command_line_check_exits_1_on_drift_and_0_when_up_to_date(
         assert snapshot(settled) == before
 
 
-WORKFLOW = refresh.README_PATH.parent / ".github" / "workflows" / "refresh.yml"
+WORKFLOW = MATRIX_PATH.parent.parent / ".github" / "workflows" / "refresh.yml"
 
 
 @pytest.mark.parametrize(
