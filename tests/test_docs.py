@@ -81,6 +81,29 @@ def test_the_site_names_every_question(site):
         assert f"<code>{question}</code>" in html, question
 
 
+@pytest.mark.tools  # two renders through the command line and git: about 15 s
+def test_the_quoted_refusal_is_what_the_template_prints_and_its_fix_renders(tmp_path):
+    """The questions page's example refusal, run as written (with another destination):
+    exactly the quoted line, nothing written; then the command it names renders."""
+    section = (DOCS / "questions.md").read_text().split("A wrong answer is refused", 1)[1]
+    command = re.findall(r"```bash\n(.*?)\n```", section, flags=re.S)[0]
+    quoted = re.findall(r"```text\n(.*?)\n```", section, flags=re.S)[0]
+    destination = tmp_path / "my-project"
+    command = command.replace("../my-project", str(destination))
+    refused = subprocess.run(
+        command, shell=True, cwd=TEMPLATE, env=tool_env(), capture_output=True, text=True
+    )
+    assert refused.returncode != 0
+    assert quoted in refused.stderr.splitlines()
+    assert "Traceback" not in refused.stderr
+    assert not destination.exists()
+    fix = re.match(r"[^`]*Use `(-d [^`]+)`", quoted)
+    assert fix, quoted
+    fixed = command.replace(' "$PWD"', f' {fix[1]} "$PWD"')
+    subprocess.run(fixed, shell=True, cwd=TEMPLATE, env=tool_env(), check=True, capture_output=True)
+    assert (destination / ".copier-answers.yml").is_file()
+
+
 def test_the_nav_lists_every_page_of_the_docs():
     """A page missing from mkdocs.yml's nav would be built but never reached."""
     config = (TEMPLATE / "mkdocs.yml").read_text()
