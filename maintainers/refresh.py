@@ -23,9 +23,9 @@ The index-only dependencies (`index_requires` in index_facts.yml) come from the 
 wheels: one torch wheel's METADATA per release and variant, read from the variant's page by
 HTTP range reads (`pypi.metadata`). A Requires-Dist that applies somewhere the variant installs
 is index-only when no release on PyPI satisfies it (PEP 440, pre-releases only where the
-specifier allows them) and the variant's page lists one that does. The evidence (F1, F4 of the
-index notes) shows why the rule is "PyPI hosts no satisfying version", not "PyPI hosts the
-name" nor "PyPI's torch does not require it":
+specifier allows them) and the variant's page lists one that does. The listings of PyPI and
+the index (read 2026-11-30; `index_facts.yml` keeps their sources) show why the rule is "PyPI
+hosts no satisfying version", not "PyPI hosts the name" nor "PyPI's torch does not require it":
 - the triton packages are index-only yet their names exist on PyPI as other, stale projects:
   `pytorch-triton-rocm` up to 2.1.0, `triton-rocm` 3.0.0rc1, `triton-xpu` pre-releases up to
   3.3.0b1 (`pytorch-triton-xpu` is not there at all), while torch pins `==3.5.1`, `~=3.8.0`...;

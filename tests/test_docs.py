@@ -112,21 +112,57 @@ def test_the_nav_lists_every_page_of_the_docs():
     assert nav == pages
 
 
-# Where the developers' machines keep notes and checkouts that are not part of the repository.
-OUTSIDE = re.compile(r"/work/|\.\./shared|shared/reference|/root/|/home/|/Users/|NOTES\.md")
+def tracked_files() -> list[str]:
+    listed = subprocess.run(
+        ["git", "ls-files", "-z"], cwd=TEMPLATE, capture_output=True, text=True, check=True
+    ).stdout
+    return [name for name in listed.split("\0") if name and (TEMPLATE / name).is_file()]
+
+
+def layout_tree() -> tuple[set[str], set[str]]:
+    """The layout page's tree: the files it names, and the folders it names as a whole (a
+    folder line without lines of its own below it)."""
+    [tree] = re.findall(r"```text\n(.*?)```", (DOCS / "layout.md").read_text(), flags=re.S)
+    files: set[str] = set()
+    folders: dict[str, int] = {}
+    folder = ""
+    for line in tree.splitlines():
+        child = line.startswith("├── ")
+        name = line.removeprefix("├── ").split()[0]
+        if child:
+            files.add(folder + name)
+            folders[folder] += 1
+        elif name.endswith("/"):
+            folder = name
+            folders[folder] = 0
+        else:
+            folder = ""
+            files.add(name)
+    return files, {name for name, children in folders.items() if not children}
+
+
+def test_the_layout_page_names_every_file_of_the_repository():
+    files, whole_folders = layout_tree()
+    tracked = tracked_files()
+    unnamed = [f for f in tracked if f not in files and not f.startswith(tuple(whole_folders))]
+    assert not unnamed, "add them to docs/layout.md"
+    assert not files - set(tracked), "docs/layout.md names files the repository lacks"
+
+
+# Where the developers' machines keep notes and checkouts that are not part of the repository,
+# and the names those notes go by.
+OUTSIDE = re.compile(
+    r"/work/|\.\./shared|shared/reference|/root/|/home/|/Users/|\bNOTES\b|field notes|index notes"
+)
 
 
 def test_no_file_of_the_repository_cites_a_path_outside_it():
     """Every fact's evidence is in the repository: a record, a comment or a test never sends the
     reader to a file only one machine has. (This file names the patterns it looks for.)"""
-    listed = subprocess.run(
-        ["git", "ls-files", "-z"], cwd=TEMPLATE, capture_output=True, text=True, check=True
-    ).stdout
     citing = []
-    for name in filter(None, listed.split("\0")):
-        path = TEMPLATE / name
-        if name == "tests/test_docs.py" or not path.is_file():
+    for name in tracked_files():
+        if name == "tests/test_docs.py":
             continue
-        text = path.read_bytes().decode("utf-8", errors="replace")
+        text = (TEMPLATE / name).read_bytes().decode("utf-8", errors="replace")
         citing += [f"{name}: {match.group()}" for match in OUTSIDE.finditer(text)]
     assert not citing

@@ -5,8 +5,8 @@ PyPI recorded in tests/data/pypi_facts.yml, and the index the model describes.
 
 The stand-in PyPI also holds what real PyPI holds under the names of torch's dependencies: the
 PyPI-hosted ones the stubs require, and the stale namesakes of the index-only triton packages
-(index notes F4), so that the rule "index-only: no release on PyPI satisfies it" meets the real
-shapes."""
+(as PyPI lists them), so that the rule "index-only: no release on PyPI satisfies it" meets the
+real shapes."""
 
 import copy
 import re
