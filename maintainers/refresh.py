@@ -6,7 +6,7 @@ Maintainers' tooling (`maintainers/`): never loaded by a render; it reads the mo
     python -m maintainers.refresh                       # read both, rewrite the matrix and table
     python -m maintainers.refresh --check               # change nothing: print drift, exit 1 on any
     python -m maintainers.refresh --recommend torch=2.15.0 --recommend cuda=cu132
-    python -m maintainers.refresh --table               # only regenerate the README's table
+    python -m maintainers.refresh --table               # only regenerate the docs' matrix table
     python -m maintainers.refresh --check --deadline 300  # give up reading after 300 s
 
 Exit codes: 0 up to date (or written), 1 drift (`--check`), 2 fault, 3 incomplete.
@@ -23,9 +23,9 @@ The index-only dependencies (`index_requires` in index_facts.yml) come from the 
 wheels: one torch wheel's METADATA per release and variant, read from the variant's page by
 HTTP range reads (`pypi.metadata`). A Requires-Dist that applies somewhere the variant installs
 is index-only when no release on PyPI satisfies it (PEP 440, pre-releases only where the
-specifier allows them) and the variant's page lists one that does. The evidence (F1, F4 of the
-index notes) shows why the rule is "PyPI hosts no satisfying version", not "PyPI hosts the
-name" nor "PyPI's torch does not require it":
+specifier allows them) and the variant's page lists one that does. The listings of PyPI and
+the index (read 2026-11-30; `index_facts.yml` keeps their sources) show why the rule is "PyPI
+hosts no satisfying version", not "PyPI hosts the name" nor "PyPI's torch does not require it":
 - the triton packages are index-only yet their names exist on PyPI as other, stale projects:
   `pytorch-triton-rocm` up to 2.1.0, `triton-rocm` 3.0.0rc1, `triton-xpu` pre-releases up to
   3.3.0b1 (`pytorch-triton-xpu` is not there at all), while torch pins `==3.5.1`, `~=3.8.0`...;
@@ -83,7 +83,7 @@ from extensions.index_model import (
 )
 from maintainers import fetch, pypi, yaml_text
 
-README_PATH = MATRIX_PATH.parent.parent / "README.md"
+README_PATH = MATRIX_PATH.parent.parent / "docs" / "matrix.md"  # the docs' matrix page
 TABLE_START, TABLE_END = "<!-- matrix:start -->", "<!-- matrix:end -->"
 FACTS_WIDTH = 4096  # index_facts.yml: one line per inline mapping, comments after it
 DEADLINE_S = 900.0  # one run, all requests together
@@ -725,7 +725,7 @@ def _family_cell(row: dict, family: str) -> str:
 
 def with_table(readme: str, matrix: dict) -> str:
     if TABLE_START not in readme or TABLE_END not in readme:
-        raise RefreshError(f"README.md lacks the {TABLE_START} ... {TABLE_END} markers")
+        raise RefreshError(f"docs/matrix.md lacks the {TABLE_START} ... {TABLE_END} markers")
     before, rest = readme.split(TABLE_START, 1)
     after = rest.split(TABLE_END, 1)[1]
     return f"{before}{TABLE_START}\n{matrix_table(matrix)}\n{TABLE_END}{after}"
@@ -1015,7 +1015,7 @@ def report(outcome: Outcome, check: bool) -> int:
     if check:
         print("The matrix is out of date: run `python -m maintainers.refresh`, review `git diff`.")
         return DRIFT
-    print(f"Wrote {MATRIX_PATH.name}, {FACTS_PATH.name} and README.md: review `git diff`.")
+    print(f"Wrote {MATRIX_PATH.name}, {FACTS_PATH.name} and docs/matrix.md: review `git diff`.")
     return UP_TO_DATE
 
 

@@ -11,6 +11,7 @@ from pathlib import Path
 import yaml
 from packaging.version import Version
 
+from extensions.choices import resolve_backend
 from extensions.index_model import (
     CONFLICT_MARKER,
     FACTS_PATH,
@@ -22,7 +23,6 @@ from extensions.index_model import (
     load_facts,
     load_model,
 )
-from extensions.torch_matrix import resolve_backend
 from maintainers.refresh import with_matrix
 from tests import made_up_release
 

@@ -18,6 +18,7 @@ from tests.tools import BIN, TEMPLATE, load_toml, sh
 
 pytestmark = pytest.mark.tools
 README = (TEMPLATE / "README.md").read_text()
+UPDATES_PAGE = (TEMPLATE / "docs" / "updates.md").read_text()  # "Keeping projects current"
 HOSTED_URL = "https://github.com/your-org/copier-pytorch.git"  # the README's stand-in URL
 
 
@@ -25,12 +26,18 @@ def readme_lines(heading: str, block: int = 0) -> list[str]:
     """The command lines of a bash block under a heading of the template's README, without
     their comments."""
     section = README.split(f"## {heading}\n", 1)[1].split("\n## ", 1)[0]
-    code = re.findall(r"```bash\n(.*?)```", section, flags=re.S)[block]
+    return command_lines(section, block)
+
+
+def command_lines(text: str, block: int = 0) -> list[str]:
+    """The command lines of the text's bash block number `block`, without their comments."""
+    code = re.findall(r"```bash\n(.*?)```", text, flags=re.S)[block]
     return [line.split("  #")[0].strip() for line in code.splitlines() if line.strip()]
 
 
 def readme_update_command() -> list[str]:
-    lines = readme_lines("Keeping projects current")
+    """The update line of the docs' page "Keeping projects current"."""
+    lines = command_lines(UPDATES_PAGE)
     return [line for line in lines if line.startswith("copier update")]
 
 

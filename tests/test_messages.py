@@ -1,7 +1,7 @@
 """Copier's closing messages are the project's own: after `copier copy` its manager's install
 lines, after `copier update` its manager's re-lock and sync line with its backend's extra
 (never `--extra cuda` in a CPU project). Each is run as printed, against the stand-in index,
-and installs the build the project is configured for; the template README's re-lock line is
+and installs the build the project is configured for; the docs' re-lock line (docs/updates.md) is
 the default project's."""
 
 from __future__ import annotations
@@ -100,8 +100,8 @@ def installed_build(python) -> tuple[str, str]:
     return version.public, family_of(version.local or "")
 
 
-def test_the_template_readme_relock_line_is_the_default_projects():
-    section = (TEMPLATE / "README.md").read_text().split("## Keeping projects current\n")[1]
-    [block] = re.findall(r"```bash\n(.*?)```", section.split("\n## ")[0], flags=re.S)
+def test_the_docs_relock_line_is_the_default_projects():
+    page = (TEMPLATE / "docs" / "updates.md").read_text()  # "Keeping projects current"
+    [block] = re.findall(r"```bash\n(.*?)```", page, flags=re.S)
     relock = block.splitlines()[-1].split("  #")[0].strip()
     assert relock == EXPECTED_RELOCK["uv", "cpu"]  # run by the test above, as printed

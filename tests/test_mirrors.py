@@ -11,8 +11,9 @@ import subprocess
 import pytest
 import yaml
 
+from extensions.build import build
+from extensions.choices import resolve_backend
 from extensions.index_model import MANAGERS, MODEL, Model
-from extensions.torch_matrix import build, resolve_backend
 from tests.pytorch_index import IndexContent, StandInIndex
 from tests.test_resolution import locked_packages
 from tests.tools import (

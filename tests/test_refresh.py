@@ -5,8 +5,8 @@ PyPI recorded in tests/data/pypi_facts.yml, and the index the model describes.
 
 The stand-in PyPI also holds what real PyPI holds under the names of torch's dependencies: the
 PyPI-hosted ones the stubs require, and the stale namesakes of the index-only triton packages
-(index notes F4), so that the rule "index-only: no release on PyPI satisfies it" meets the real
-shapes."""
+(as PyPI lists them), so that the rule "index-only: no release on PyPI satisfies it" meets the
+real shapes."""
 
 import copy
 import re
@@ -239,7 +239,7 @@ def test_refresh_adds_a_new_release_and_keeps_the_human_choices(settled):
     facts = yaml.safe_load((settled / FACTS_PATH.name).read_text())
     assert facts["releases"][NEW]["pypi_builds"]["linux-x86_64"] == "cu132"
     assert NEW in load_model(new, facts).releases
-    assert f"| {NEW} | 0.29.1 |" in (settled / "README.md").read_text()
+    assert f"| {NEW} | 0.29.1 |" in (settled / refresh.README_PATH.name).read_text()
 
 
 def test_rewording_the_matrix_comments_loses_no_data(settled):
@@ -560,7 +560,7 @@ def test_the_command_line_check_exits_1_on_drift_and_0_when_up_to_date(
         assert snapshot(settled) == before
 
 
-WORKFLOW = refresh.README_PATH.parent / ".github" / "workflows" / "refresh.yml"
+WORKFLOW = MATRIX_PATH.parent.parent / ".github" / "workflows" / "refresh.yml"
 
 
 @pytest.mark.parametrize(

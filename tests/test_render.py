@@ -9,9 +9,10 @@ from pathlib import Path
 import pytest
 import yaml
 
+from extensions.build import build
+from extensions.choices import resolve_backend
 from extensions.configs import extra_name
 from extensions.index_model import CONFLICT_MARKER, MANAGERS, MODEL, family_of
-from extensions.torch_matrix import build, resolve_backend
 from tests.tools import BIN, TEMPLATE, load_toml, readme_commands, tool_env
 
 RECOMMENDED = MODEL.recommended
