@@ -1,8 +1,9 @@
 """`python -m tests.made_up_release`: writes a torch release that PyPI never had into the
 template's two data files, recommended, as a maintainer releasing a new recommendation would
-write it by hand (README, "Releasing a new recommendation"): the next minor after the newest
-torch (`.0`), a copy of the newest release's rows with a new CUDA variant (the newest one's
-number + 1: `cu132` -> `cu133`) that no library has a build for yet, recommended with it.
+write it by hand (docs/maintainers.md, "Releasing a new recommendation"): the next minor after
+the newest torch (`.0`), a copy of the newest release's rows with a new CUDA variant (the
+newest one's number + 1: `cu132` -> `cu133`) that no library has a build for yet, recommended
+with it.
 
 Run in a scratch worktree, then regenerate what derives from the files and run the tests:
 `python -m maintainers.refresh --table`, `python -m tests.examples`, `pytest`. The tests must
