@@ -30,19 +30,18 @@ import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run by path from Copier
 
-from extensions.index_model import CONFLICT_MARKER as CONFLICT_LINE  # noqa: E402
-from extensions.index_model import MODEL, RECOMMENDED, Model, family_of, ordered  # noqa: E402
-from extensions.torch_matrix import (  # noqa: E402
-    AUTO,
+from extensions.choices import (  # noqa: E402
     answer_errors,
     backend_choices,
     default_python,
-    detect_backend,
     extra_backends_error,
     python_error,
     resolve_torch,
     torch_version_error,
 )
+from extensions.drivers import AUTO, detect_backend  # noqa: E402
+from extensions.index_model import CONFLICT_MARKER as CONFLICT_LINE  # noqa: E402
+from extensions.index_model import MODEL, RECOMMENDED, Model, family_of, ordered  # noqa: E402
 
 Answers = dict[str, Any]
 

@@ -18,7 +18,7 @@ from copier.errors import UserMessageError
 
 from extensions import answers as rules
 from extensions import configs, index_model
-from extensions.torch_matrix import questions
+from extensions.copier_hooks import questions
 from tests.tools import BIN, TEMPLATE, install_as_readme_says, readme_commands, render, sh
 
 VALID = {"project_name": "Demo", "torch_version": "2.13.0"}

@@ -13,16 +13,16 @@ from copier import run_copy
 from packaging.version import Version
 
 from extensions import machine
-from extensions.index_model import MODEL, family_of
-from extensions.torch_matrix import (
+from extensions.choices import resolve_backend
+from extensions.drivers import (
     cuda_answers_for_driver,
     detect_backend,
     gpu_fixes,
     machine_offer,
     minimum_driver,
     oldest_gpu,
-    resolve_backend,
 )
+from extensions.index_model import MODEL, family_of
 from tests.test_update import GIT_ENV, Project, TemplateRepo
 from tests.tools import TEMPLATE, render
 

@@ -9,6 +9,7 @@ from packaging.markers import Marker
 from packaging.utils import parse_wheel_filename
 
 from extensions import configs
+from extensions.build import build, requires_python
 from extensions.index_model import (
     CPU,
     MANAGERS,
@@ -20,7 +21,6 @@ from extensions.index_model import (
     ordered,
     plan,
 )
-from extensions.torch_matrix import build, requires_python
 
 PLATFORMS = MODEL.platforms
 LIBRARY_SETS = [(), ("torchvision",), ("torchvision", "torchaudio")]

@@ -64,3 +64,29 @@ def test_a_project_is_made_and_updated_from_a_template_without_the_tooling(tmp_p
     assert updated.returncode == 0, updated.stderr
     assert '"torch==2.14.1"' in (project / "pyproject.toml").read_text()
     assert not (template.path / TOOLING).exists()
+
+
+def imported_siblings(path: Path) -> set[str]:
+    """The `extensions` modules a module of `extensions/` imports (`from extensions import
+    configs`, `from extensions.choices import ...`)."""
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.ImportFrom) and node.module == "extensions":
+            found |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            package, _, module = node.module.partition(".")
+            if package == "extensions" and module:
+                found.add(module)
+    return found - {path.stem}
+
+
+def test_the_render_time_modules_import_one_another_one_way():
+    """No import cycle among `extensions/`, and none imports the hooks Copier loads by path
+    (`copier_hooks.py`, which makes the others importable from its own template copy)."""
+    graph = {path.stem: imported_siblings(path) for path in (TEMPLATE / "extensions").glob("*.py")}
+    assert not [name for name, imports in graph.items() if "copier_hooks" in imports]
+    done: set[str] = set()
+    while len(done) < len(graph):
+        ready = {name for name, imports in graph.items() if name not in done and imports <= done}
+        assert ready, f"an import cycle among {sorted(set(graph) - done)}"
+        done |= ready

@@ -10,8 +10,26 @@ import yaml
 from packaging.specifiers import SpecifierSet
 from packaging.version import Version
 
-from extensions import migrate
-from extensions import torch_matrix as tm
+from extensions import copier_hooks, migrate
+from extensions.build import build
+from extensions.choices import (
+    answer_errors,
+    available_libraries,
+    backend_choices,
+    backend_error,
+    default_python,
+    library_choices,
+    library_error,
+    pins,
+    python_error,
+    resolve_backend,
+    resolve_torch,
+    torch_version_choices,
+    torch_versions,
+    with_companions,
+)
+from extensions.commands import commands
+from extensions.drivers import minimum_driver
 from extensions.index_model import (
     FAMILIES,
     MODEL,
@@ -38,7 +56,7 @@ def with_recommended(**changes) -> Model:
 
 
 def test_the_matrix_covers_torch_2_6_to_2_15_with_a_status_per_row():
-    versions = tm.torch_versions()
+    versions = torch_versions()
     assert versions[0] == "2.15.0" and versions[-1] == "2.6.0"
     assert "2.13.0" in versions
     for row in MATRIX["releases"].values():
@@ -80,18 +98,18 @@ def test_torchcodec_follows_its_readme_table():
 
 def test_the_recommended_release_offers_every_family_or_says_why_and_where():
     torch = MODEL.recommended.torch
-    assert torch == tm.torch_versions()[0]
+    assert torch == torch_versions()[0]
     for family in FAMILIES:
-        error = tm.backend_error("recommended", family)
+        error = backend_error("recommended", family)
         if error:
             assert "not offered: no torch 2.15.0+" in error
             assert error.startswith("Use `-d torch_version=2.14.1`")
 
 
 def test_recommended_follows_the_matrix():
-    assert tm.resolve_torch("recommended") == MODEL.recommended.torch
-    assert tm.resolve_torch("recommended", model=with_recommended(torch="2.12.1")) == "2.12.1"
-    assert tm.resolve_torch("2.9.1") == "2.9.1"
+    assert resolve_torch("recommended") == MODEL.recommended.torch
+    assert resolve_torch("recommended", model=with_recommended(torch="2.12.1")) == "2.12.1"
+    assert resolve_torch("2.9.1") == "2.9.1"
 
 
 @pytest.mark.parametrize(
@@ -107,11 +125,11 @@ def test_recommended_follows_the_matrix():
     ],
 )
 def test_a_family_means_its_recommended_or_newest_variant(torch, backend, variant):
-    assert tm.resolve_backend(torch, backend) == variant
+    assert resolve_backend(torch, backend) == variant
 
 
 def test_only_backends_the_torch_has_are_offered():
-    assert tm.backend_choices("2.14.1") == [
+    assert backend_choices("2.14.1") == [
         "cpu",
         "cuda",
         "rocm",
@@ -121,63 +139,63 @@ def test_only_backends_the_torch_has_are_offered():
         "cu132",
         "rocm7.2",
     ]
-    assert tm.backend_error("2.14.1", "cu118").startswith(
+    assert backend_error("2.14.1", "cu118").startswith(
         "Use `-d torch_backend=cuda`: torch 2.14.1 has no 'cu118' build"
     )
-    assert tm.backend_error("2.15.0", "rocm").startswith(
+    assert backend_error("2.15.0", "rocm").startswith(
         "Use `-d torch_version=2.14.1`: torch 2.15.0 has no 'rocm' build"
     )
-    assert tm.backend_error("2.13.0", "cuda") == ""
+    assert backend_error("2.13.0", "cuda") == ""
 
 
 def test_python_defaults_to_the_recommended_one_where_supported():
-    assert tm.default_python("2.13.0") == MODEL.recommended.python
-    assert tm.default_python("2.13.0", model=with_recommended(python="3.9")) == "3.14"
-    assert tm.python_error("2.13.0", "3.9").startswith(
+    assert default_python("2.13.0") == MODEL.recommended.python
+    assert default_python("2.13.0", model=with_recommended(python="3.9")) == "3.14"
+    assert python_error("2.13.0", "3.9").startswith(
         f"Use `-d python_version={MODEL.recommended.python}`: torch 2.13.0 supports Python"
     )
 
 
 def test_a_library_without_a_build_for_the_variant_is_listed_disabled_with_why():
-    choices = tm.library_choices("2.13.0", "cu132")
+    choices = library_choices("2.13.0", "cu132")
     assert choices["torchvision"]["validator"] == ""
     assert choices["torchaudio"]["validator"].endswith(
         "torchaudio 2.11.0 has no cu132 build for torch 2.13.0"
     )
-    assert tm.available_libraries("2.13.0", "cu130") == ["torchvision", "torchaudio", "torchcodec"]
-    assert tm.library_error("torchcodec", "2.13.0", "rocm") == (
+    assert available_libraries("2.13.0", "cu130") == ["torchvision", "torchaudio", "torchcodec"]
+    assert library_error("torchcodec", "2.13.0", "rocm") == (
         "Leave torchcodec out: torchcodec 0.16.0 has no rocm7.2 build for torch 2.13.0"
     )
-    assert tm.library_error("torchvision", "2.15.0", "cpu", "3.15") == (
+    assert library_error("torchvision", "2.15.0", "cpu", "3.15") == (
         "Leave torchvision out: torchvision 0.29.1 has no wheel for Python 3.15 "
         "(it has 3.10, 3.11, 3.12, 3.13, 3.14)"
     )
 
 
 def test_torchaudio_brings_torchcodec_where_it_has_a_build():
-    assert tm.with_companions("2.13.0", "cu130", ["torchaudio"]) == ["torchaudio", "torchcodec"]
-    assert tm.with_companions("2.13.0", "cu132", ["torchaudio"]) == ["torchaudio"]
-    assert tm.with_companions("2.13.0", "rocm", ["torchaudio"]) == ["torchaudio"]
-    assert tm.with_companions("2.9.1", "cpu", ["torchaudio"]) == ["torchaudio"]  # none pairs
-    assert tm.with_companions("2.13.0", "cpu", ["torchvision"]) == ["torchvision"]
+    assert with_companions("2.13.0", "cu130", ["torchaudio"]) == ["torchaudio", "torchcodec"]
+    assert with_companions("2.13.0", "cu132", ["torchaudio"]) == ["torchaudio"]
+    assert with_companions("2.13.0", "rocm", ["torchaudio"]) == ["torchaudio"]
+    assert with_companions("2.9.1", "cpu", ["torchaudio"]) == ["torchaudio"]  # none pairs
+    assert with_companions("2.13.0", "cpu", ["torchvision"]) == ["torchvision"]
 
 
 def test_pins_come_from_the_pairing():
-    assert tm.pins("2.13.0", ["torchvision", "torchaudio"]) == {
+    assert pins("2.13.0", ["torchvision", "torchaudio"]) == {
         "torch": "2.13.0",
         "torchvision": "0.28.0",
         "torchaudio": "2.11.0",
     }
-    assert tm.pins("2.9.1", []) == {"torch": "2.9.1"}
+    assert pins("2.9.1", []) == {"torch": "2.9.1"}
 
 
 def test_a_recorded_version_the_matrix_dropped_is_shown_disabled_with_the_way_out():
-    choices = tm.torch_version_choices("2.5.1")
+    choices = torch_version_choices("2.5.1")
     disabled = choices["2.5.1 (not available)"]
     assert disabled["value"] == "2.5.1"
     assert "copier update" not in disabled["validator"]  # the same words serve copy and update
     assert "-d torch_version=2.15.0" in disabled["validator"]
-    assert "recommended" in tm.torch_version_choices("").values()
+    assert "recommended" in torch_version_choices("").values()
 
 
 def test_release_constraints_reach_the_build():
@@ -190,26 +208,26 @@ def test_release_constraints_reach_the_build():
         "python_version": "3.11",
         "pytorch_index_url": "https://download.pytorch.org/whl",
     }
-    build = tm.build(answers, model=model_of(matrix))
-    assert build.constraints == ("numpy<2",)
-    assert build.accelerator_api is False
-    assert tm.build({**answers, "torch_version": "2.13.0"}).accelerator_api is True
+    the_build = build(answers, model=model_of(matrix))
+    assert the_build.constraints == ("numpy<2",)
+    assert the_build.accelerator_api is False
+    assert build({**answers, "torch_version": "2.13.0"}).accelerator_api is True
 
 
 def test_each_manager_has_its_install_and_reinstall_commands():
-    assert tm.commands("uv", "3.12").install == ("uv sync",)
-    assert tm.commands("poetry", "3.12").install[0] == "poetry env use python3.12"
-    pip = tm.commands("pip", "3.12")
+    assert commands("uv", "3.12").install == ("uv sync",)
+    assert commands("poetry", "3.12").install[0] == "poetry env use python3.12"
+    pip = commands("pip", "3.12")
     assert "pip install -r requirements.txt" in pip.install
     assert pip.install[0] == "python3.12 -m venv .venv"
 
 
 def test_recorded_answers_are_checked_against_the_matrix():
     good = {"torch_version": "2.13.0", "torch_backend": "cu126", "python_version": "3.11"}
-    assert tm.answer_errors(good) == []
-    assert "torch 2.5.1 is not in" in tm.answer_errors({**good, "torch_version": "2.5.1"})[0]
-    assert "no 'cu118' build" in tm.answer_errors({**good, "torch_backend": "cu118"})[0]
-    errors = tm.answer_errors({**good, "torch_backend": "cu132", "torch_libraries": ["torchaudio"]})
+    assert answer_errors(good) == []
+    assert "torch 2.5.1 is not in" in answer_errors({**good, "torch_version": "2.5.1"})[0]
+    assert "no 'cu118' build" in answer_errors({**good, "torch_backend": "cu118"})[0]
+    errors = answer_errors({**good, "torch_backend": "cu132", "torch_libraries": ["torchaudio"]})
     assert errors == [
         "Use `-d torch_backend=cu130` or leave torchaudio out: "
         "torchaudio 2.11.0 has no cu132 build for torch 2.13.0"
@@ -248,17 +266,17 @@ def test_the_way_out_changes_only_the_answers_that_are_wrong(answers, recommend,
 
     given = {"torch_version": "recommended", "python_version": "3.12", **answers}
     model = with_matrix_change(recommend)
-    assert tm.answer_errors(given, model=model)
+    assert answer_errors(given, model=model)
     assert compute(given, model=model) == way_out
-    assert tm.answer_errors({**given, **way_out}, model=model) == []
+    assert answer_errors({**given, **way_out}, model=model) == []
 
 
 def test_every_cuda_variant_has_a_minimum_driver():
     for row in MATRIX["releases"].values():
         for variant in row["variants"]:
-            driver = tm.minimum_driver(variant)
+            driver = minimum_driver(variant)
             assert bool(driver) == (family_of(variant) == "cuda"), variant
-    assert tm.minimum_driver("cu130") == MODEL.drivers["cuda13"] == "580.65.06"
+    assert minimum_driver("cu130") == MODEL.drivers["cuda13"] == "580.65.06"
 
 
 def test_the_way_out_drops_the_extra_backends_the_new_torch_lacks():
@@ -270,7 +288,7 @@ def test_the_way_out_drops_the_extra_backends_the_new_torch_lacks():
         "extra_backends": ["cpu", "cu128"],  # cu128 ends with torch 2.11
         "python_version": "3.11",
     }
-    newest = tm.torch_versions(model=model_of(matrix))[0]
+    newest = torch_versions(model=model_of(matrix))[0]
     assert migrate.way_out(answers, model=model_of(matrix)) == {
         "torch_version": newest,
         "extra_backends": ["cpu"],
@@ -341,11 +359,11 @@ def test_torchcodec_joins_torchaudio_only_where_every_backend_has_it():
         "python_version": "3.11",
         "pytorch_index_url": "https://download.pytorch.org/whl",
     }
-    the_build = tm.build(answers)
+    the_build = build(answers)
     assert "torchcodec" not in the_build.pins  # no ROCm build of it
     rocm = next(b for b in the_build.backends if b.extra == "rocm")
     assert rocm.plan.sources["linux-x86_64"].index == "rocm7.2"
-    without_rocm = tm.build({**answers, "extra_backends": ["cpu"]})
+    without_rocm = build({**answers, "extra_backends": ["cpu"]})
     assert "torchcodec" in without_rocm.pins
     assert [b.extra for b in without_rocm.backends] == ["cuda", "cpu"]
 
@@ -361,11 +379,11 @@ ANSWERS = {
 
 def test_the_context_hook_adds_the_build_once_the_answers_make_one():
     context = dict(ANSWERS)
-    tm.BuildContext.hook(None, context)
-    assert context["build"] == tm.build(ANSWERS)
+    copier_hooks.BuildContext.hook(None, context)
+    assert context["build"] == build(ANSWERS)
     for wrong in ({"torch_backend": "cu118"}, {"python_version": "3.9"}, {"extra_backends": "cpu"}):
         context = {**ANSWERS, **wrong}  # still being asked: no build yet, no error
-        tm.BuildContext.hook(None, context)
+        copier_hooks.BuildContext.hook(None, context)
         assert "build" not in context
 
 
@@ -373,9 +391,9 @@ def test_an_error_in_the_build_surfaces_with_its_cause(monkeypatch):
     def broken(answers, *, model=None):
         raise KeyError("a bug in build()")
 
-    monkeypatch.setattr(tm, "build", broken)
+    monkeypatch.setattr(copier_hooks, "build", broken)
     with pytest.raises(KeyError, match="a bug in build"):
-        tm.BuildContext.hook(None, dict(ANSWERS))
+        copier_hooks.BuildContext.hook(None, dict(ANSWERS))
 
 
 def test_one_before_update_migration_checks_before_anything_writes():

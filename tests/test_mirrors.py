@@ -11,8 +11,8 @@ import subprocess
 import pytest
 import yaml
 
+from extensions.build import build
 from extensions.index_model import MANAGERS, MODEL, Model
-from extensions.torch_matrix import build
 from tests.pytorch_index import IndexContent, StandInIndex
 from tests.test_resolution import locked_packages
 from tests.tools import (

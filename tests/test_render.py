@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 import yaml
 
+from extensions.build import build
 from extensions.configs import extra_name
 from extensions.index_model import CONFLICT_MARKER, MANAGERS, MODEL, family_of
-from extensions.torch_matrix import build
 from tests.tools import BIN, TEMPLATE, load_toml, readme_commands, tool_env
 
 RECOMMENDED = MODEL.recommended

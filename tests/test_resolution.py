@@ -13,8 +13,8 @@ import yaml
 from packaging.markers import Marker
 from packaging.utils import canonicalize_name
 
+from extensions.build import build
 from extensions.index_model import FAMILIES, MANAGERS, MODEL, PYPI, load_matrix, load_model
-from extensions.torch_matrix import build
 from tests.pytorch_index import (
     HOSTILE,
     PYTORCH_INDEX,
