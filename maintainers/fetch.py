@@ -24,6 +24,7 @@ Maintainers' tooling (`maintainers/`): never loaded by a render.
 from __future__ import annotations
 
 import contextvars
+import math
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -206,14 +207,16 @@ def _check_declared_size(run: _Run, url: str, response: httpx.Response) -> None:
     """A Content-Length over the cap: refused before a byte of the body is read."""
     declared = response.headers.get("Content-Length", "")
     if declared.isdigit() and int(declared) > run.max_bytes:
-        raise FetchError(_oversized(run, url, f"declares {int(declared)} bytes"))
+        raise FetchError(_oversized(run, url, f"declares {declared} bytes", int(declared)))
 
 
-def _oversized(run: _Run, url: str, what: str) -> str:
+def _oversized(run: _Run, url: str, what: str, size: int = 0) -> str:
+    """Why a body is refused, and a cap that would hold it (twice this one, or its size)."""
     cap = run.max_bytes / 2**20
+    enough = max(2 * cap, math.ceil(size / 2**20))
     return (
         f"{url} {what}, over the {cap:g} MB cap on one response: not read. No index page is "
-        f"that large; if this one really is, raise the cap (--max-page-mb {2 * cap:g})"
+        f"that large; if this one really is, raise the cap (--max-page-mb {enough:g})"
     )
 
 

@@ -7,7 +7,8 @@ Maintainers' tooling (`maintainers/`): never loaded by a render; it reads the mo
     python -m maintainers.refresh --check               # change nothing: print drift, exit 1 on any
     python -m maintainers.refresh --recommend torch=2.15.0 --recommend cuda=cu132
     python -m maintainers.refresh --table               # only regenerate the README's table
-    python -m maintainers.refresh --check --deadline 300  # give up reading after 300 s
+    python -m maintainers.refresh --check --deadline 300  # give up after 300 s, parsing included
+    python -m maintainers.refresh --check --max-page-mb 32  # a mirror with pages over 16 MB
 
 Exit codes: 0 up to date (or written), 1 drift (`--check`), 2 fault, 3 incomplete.
 
@@ -45,14 +46,15 @@ the index-only dependencies) that is drift, reported, and corrected by hand. A n
 the index facts the sources show (platforms, PyPI's builds, the index-only dependencies).
 
 Nothing is written unless both sources were read in full. A source that cannot be read (no
-answer, HTTP errors after `fetch`'s retries, the run's deadline, a truncated body, a redirect to
-another host, a page that lists no wheels) leaves the run incomplete: the drift the other
-source proves is reported, with the source not read and what only it could tell (exit 3). A
-refusal (a variant or release the matrix offers that the index no longer serves, a root
-without `cpu/`, a bad `--recommend`, neither source readable) is a RefreshError (exit 2). New
-releases of torch and of each library are drift even when no row can offer them yet, with why
-(`unpaired_libraries`). The files are rewritten by ruamel.yaml's round trip (`yaml_text`):
-comments and the blocks refresh does not own stay as they are, whatever their wording.
+answer, HTTP errors after `fetch`'s retries, the run's deadline, a truncated body, a response
+over `fetch`'s size cap, a redirect to another host, a page that lists no wheels) leaves the
+run incomplete: the drift the other source proves is reported, with the source not read and
+what only it could tell (exit 3). A refusal (a variant or release the matrix offers that the
+index no longer serves, a root without `cpu/`, a bad `--recommend`, neither source readable)
+is a RefreshError (exit 2). New releases of torch and of each library are drift even when no
+row can offer them yet, with why (`unpaired_libraries`). The files are rewritten by
+ruamel.yaml's round trip (`yaml_text`): comments and the blocks refresh does not own stay as
+they are, whatever their wording.
 """
 
 from __future__ import annotations
