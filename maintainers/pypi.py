@@ -33,7 +33,7 @@ import json
 import os
 import sys
 import zipfile
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from html.parser import HTMLParser
@@ -126,9 +126,12 @@ def wheels(index_url: str, project: str) -> list[Wheel]:
     """The wheels an index lists for a project, in the listing's order, the run's deadline
     checked between rows. Raises PyPIError."""
     url, page = _project_page(index_url, project)
-    listed = []
-    for package in page.packages:
+    # Each row let go once read: a big page's rows and its wheels are never all held at once.
+    rows, listed = page.packages[::-1], []
+    page.packages.clear()
+    while rows:
         fetch.in_time(f"while reading the rows of {url}")
+        package = rows.pop()
         if _filename(package).endswith(".whl"):
             listed.append(_wheel(url, package))
     if not listed:
@@ -175,11 +178,8 @@ def _project_page(index_url: str, project: str) -> tuple[str, ProjectPage]:
             first = str(error).splitlines()[0]
             raise PyPIError(f"{url} is not a PEP 691 project page: {first}") from error
     if response.content_type in HTML_TYPES:
-        page = page_links(url, response)
-        packages = []
-        for link in page.links:
-            fetch.in_time(f"while reading the rows of {url}")
-            packages.append(DistributionPackage.from_link(link, project))
+        packages: list[DistributionPackage] = []
+        page = page_links(url, response, lambda link: packages.append(_package(link, project)))
         return url, ProjectPage(project, packages, page.repository_version, last_serial=None)
     raise PyPIError(
         f"{url} is not a package index page (Content-Type: {response.content_type or 'none'})"
@@ -198,10 +198,11 @@ class _LinkParser(HTMLParser):
     """The anchors of a page as they come: an `<a>` still open when the next one starts ends
     there (as HTML's own parsing rules end it), its text capped at MAX_LINK_TEXT."""
 
-    def __init__(self, base_url: str):
+    def __init__(self, base_url: str, each: Callable[[Link], None] | None):
         super().__init__(convert_charrefs=True)
         self.base_url, self.base_seen = base_url, False
         self.page = HTMLPage()
+        self.each = each or self.page.links.append
         self.anchor: dict[str, str] | None = None
         self.text: list[str] = []
         self.text_size = 0
@@ -231,24 +232,29 @@ class _LinkParser(HTMLParser):
         self.text, self.text_size = [], 0
         if anchor is not None and "href" in anchor:
             url = basejoin(self.base_url, anchor["href"])
-            self.page.links.append(Link(text=text, url=url, attrs=dict(anchor)))
+            self.each(Link(text=text, url=url, attrs=dict(anchor)))
 
 
-def page_links(url: str, response: fetch.Response) -> HTMLPage:
+def page_links(
+    url: str, response: fetch.Response, each: Callable[[Link], None] | None = None
+) -> HTMLPage:
     """The links of a PEP 503 HTML page (an index root or a project's file list), read in one
-    pass with the standard library's tokenizer, `PARSE_CHUNK` characters at a time, the run's
-    deadline checked between them. Raises PyPIError (the deadline, an unsupported
+    pass with the standard library's tokenizer, `PARSE_CHUNK` bytes at a time, the run's
+    deadline checked between them; with `each`, each link is handed to it as it is read
+    instead of being kept in the page. Raises PyPIError (the deadline, an unsupported
     repository version).
 
     Why not pypi-simple's `from_html`: it builds BeautifulSoup's whole tree of the page (some
     15 times the page in memory: 400 MB and 14 s for a 26 MB page), and an anchor left open
     nests every later one inside it, each link's text then being the text of all that follow:
     time and memory grow with the square of the page (4,000 such links: 11 s, 390 MB)."""
-    parser = _LinkParser(response.url)
-    text = response.body.decode(_charset(response.headers), errors="replace")
-    for start in range(0, len(text), PARSE_CHUNK):
+    parser = _LinkParser(response.url, each)
+    decoder = codecs.getincrementaldecoder(_charset(response.headers))(errors="replace")
+    body = memoryview(response.body)
+    for start in range(0, len(body), PARSE_CHUNK):
         fetch.in_time(f"while parsing {url}")
-        parser.feed(text[start : start + PARSE_CHUNK])
+        parser.feed(decoder.decode(body[start : start + PARSE_CHUNK]))
+    parser.feed(decoder.decode(b"", final=True))
     parser.close()
     parser.end_anchor()
     if parser.page.repository_version is not None:
@@ -269,6 +275,10 @@ def _charset(headers: Mapping[str, str]) -> str:
     except LookupError:
         return "utf-8"
     return charset
+
+
+def _package(link: Link, project: str) -> DistributionPackage:
+    return DistributionPackage.from_link(link, project)
 
 
 def _filename(package: DistributionPackage) -> str:
