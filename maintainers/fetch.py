@@ -49,8 +49,8 @@ READERS = 8  # requests in flight at once (`in_parallel`)
 # PyTorch index writes one ~410-byte line per wheel (pytorch/test-infra
 # s3_management/manage.py, `to_simple_package_html`: href with #sha256, data-dist-info-metadata
 # and data-core-metadata digests), so its per-variant torch pages (hundreds of wheels) stay under
-# 1 MB and even a page of every torch wheel it serves, at ~110 wheels per release for ~45
-# releases, is about 2 MB. 16 MB leaves room for 40,000 wheels on one page; the whole nightly
+# 1 MB, and a page of every torch wheel it serves is, by our estimate (~110 wheels per release
+# for ~45 releases), about 2 MB. 16 MB leaves room for 40,000 wheels on one page; the whole nightly
 # tree held 128,281 files of every package together (pytorch/test-infra#5673, 2024-09-16), a
 # tree no page of a release index lists. A body over it is refused (`deadline(max_bytes=...)`,
 # the refresh's `--max-page-mb`, to raise it for a mirror that really serves more).
