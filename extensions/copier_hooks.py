@@ -11,15 +11,17 @@ importable from this copy of the template before importing them.
 
 from __future__ import annotations
 
+import re
 import shlex
 import subprocess
 import sys
 from collections.abc import Mapping
 from functools import cache
-from pathlib import Path
+from pathlib import Path, PureWindowsPath
 from typing import Any
 
 import yaml
+from copier.errors import UserMessageError
 from copier_template_extensions import ContextHook
 from jinja2 import Environment
 from jinja2.ext import Extension
@@ -162,13 +164,56 @@ def given_answers_error(context: Mapping[str, Any]) -> str:
     return ""
 
 
+# A template source Copier finds again from inside the project: a URL (`https://...`,
+# `git+ssh://...`, `git@host:org/repo`, the `gh:` and `gl:` shortcuts) or an absolute path.
+URL_SOURCE = re.compile(r"^(?:[A-Za-z][A-Za-z0-9+.-]*://|[\w.-]+@[\w.-]+:|gh:|gl:)")
+
+
+class RelativeSourceError(UserMessageError):
+    """A copy from a relative path: Copier prints the message and exits 1, writing nothing."""
+
+
+def relative_source_error(source: str, destination: str, cwd: Path | None = None) -> str:
+    """The refusal of a copy from a relative path (`copier copy . ../my-project`), or "" for a
+    URL or an absolute path. Copier records the source as given (`_src_path` in the answers
+    file) and `copier update`, run inside the project, looks for the template there: `.` is
+    then the project itself, whose history lacks the recorded commit (`Unknown revision`).
+    The fix is the same command from the absolute path, resolved from `cwd` (where Copier
+    runs); `destination` as given."""
+    if not source or URL_SOURCE.match(source):
+        return ""
+    if Path(source).expanduser().is_absolute() or PureWindowsPath(source).is_absolute():
+        return ""
+    absolute = ((cwd or Path.cwd()) / source).resolve()
+    command = f"copier copy --trust {shlex.quote(str(absolute))} {shlex.quote(destination)}"
+    return (
+        f"Copy from the template's absolute path: `{command}` (with your other options). "
+        f"Copier records the source as given ({source!r}), and `copier update` in the project "
+        "would look for the template there, relative to the project."
+    )
+
+
+def copy_source_error(context: Mapping[str, Any]) -> str:
+    """`relative_source_error` of the source Copier was given, or "" where there is none or
+    where Copier runs inside a project that records its answers (an update or a recopy: the
+    source is the one the project recorded, and the copy that recorded it was checked)."""
+    conf = context.get("_copier_conf")
+    source = (context.get("_copier_answers") or {}).get("_src_path")
+    if conf is None or not source or Path(str(conf["answers_file"])).is_file():
+        return ""
+    return relative_source_error(str(source), str(conf["dst_path"]))
+
+
 class BuildContext(ContextHook):
-    """Refuses answers given with the wrong type (a data file's `torch_libraries: null`) with
-    the template's message, before any question uses them; resolves `torch_backend: auto`
-    (`resolve_auto`); adds `build` (a `Build`) to the templates' context once the answers
-    make one (see `buildable`): an error in `build` itself surfaces with its cause."""
+    """Refuses a copy from a relative path (`copy_source_error`) and answers given with the
+    wrong type (a data file's `torch_libraries: null`) with the template's message, before any
+    question uses them; resolves `torch_backend: auto` (`resolve_auto`); adds `build` (a
+    `Build`) to the templates' context once the answers make one (see `buildable`): an error
+    in `build` itself surfaces with its cause."""
 
     def hook(self, context: dict[str, Any]) -> None:
+        if error := copy_source_error(context):
+            raise RelativeSourceError(error)
         if error := given_answers_error(context):
             raise answer_rules.AnswerTypeError(error)
         resolve_auto(context)

@@ -146,7 +146,8 @@ def test_the_layout_page_names_every_file_of_the_repository():
     tracked = tracked_files()
     unnamed = [f for f in tracked if f not in files and not f.startswith(tuple(whole_folders))]
     assert not unnamed, "add them to docs/layout.md"
-    assert not files - set(tracked), "docs/layout.md names files the repository lacks"
+    gone = files - set(tracked)
+    assert not gone, "docs/layout.md names files the repository lacks"
 
 
 # Where the developers' machines keep notes and checkouts that are not part of the repository,

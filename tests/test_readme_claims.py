@@ -11,6 +11,14 @@ from packaging.requirements import Requirement
 
 from extensions.index_model import MANAGERS
 from tests.test_render import answers
+from tests.tools import render
+
+
+@pytest.fixture(scope="module", params=MANAGERS)
+def project(request, tmp_path_factory):
+    """One CUDA project with the cpu extra per manager, shared by this module's tests."""
+    manager = request.param
+    return manager, render(tmp_path_factory.mktemp(manager) / "demo", **answers(manager, "cuda"))
 
 
 def ci_run_lines(project) -> list[str]:
@@ -20,9 +28,8 @@ def ci_run_lines(project) -> list[str]:
     ]
 
 
-@pytest.mark.parametrize("manager", MANAGERS)
-def test_what_the_readme_says_ci_checks_is_what_ci_runs(copie, manager):
-    project = copie.copy(extra_answers=answers(manager, "cuda")).project_dir
+def test_what_the_readme_says_ci_checks_is_what_ci_runs(project):
+    manager, project = project
     readme = (project / "README.md").read_text()
     steps = ci_run_lines(project)
     if manager == "pip":
@@ -40,11 +47,10 @@ def test_what_the_readme_says_ci_checks_is_what_ci_runs(copie, manager):
         assert any("--locked" in step or "check --lock" in step for step in steps)
 
 
-@pytest.mark.parametrize("manager", MANAGERS)
-def test_each_platform_line_names_its_source_and_the_line_above_claims_none(copie, manager):
+def test_each_platform_line_names_its_source_and_the_line_above_claims_none(project):
     """poetry takes macOS's build from PyPI (docs/decisions/0003): the line introducing the
     platforms must not promise PyTorch's indexes for all of them."""
-    project = copie.copy(extra_answers=answers(manager, "cuda")).project_dir
+    manager, project = project
     install = (project / "README.md").read_text().split("## Install\n")[1].split("\n## ")[0]
     lines = install.splitlines()
     bullets = [line for line in lines if line.startswith("- ")]
