@@ -446,10 +446,24 @@ def toml_string(text: object) -> str:
     return json.dumps(str(text), ensure_ascii=False).replace("\x7f", "\\u007f")
 
 
-def python_docstring(text: object) -> str:
-    """`text` as a one-line Python docstring, triple quotes included."""
+# The generated project's ruff line length (template/pyproject.toml.jinja, [tool.ruff]).
+PROJECT_LINE_LENGTH = 100
+
+
+def python_docstring(text: object, width: int = PROJECT_LINE_LENGTH) -> str:
+    """`text` as a Python docstring, triple quotes included, wrapped at its spaces so that no
+    line is longer than `width` (the generated project's ruff `line-length`: a long
+    description keeps `ruff check` green); its lines joined with spaces read back as `text`.
+    A word longer than a line stays whole (ruff's E501 skips a line of one word)."""
     body = str(text).replace("\\", "\\\\").replace('"', '\\"').strip()
-    return f'"""{body or "The project package."}"""'
+    lines: list[str] = []
+    for word in (body or "The project package.").split(" "):
+        # 3 for the opening quotes on the first line, the closing ones on the last.
+        if lines and len(lines[-1]) + 1 + len(word) <= width - 3:
+            lines[-1] += f" {word}"
+        else:
+            lines.append(word)
+    return '"""' + "\n".join(lines) + '"""'
 
 
 MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]<>#|&])")
