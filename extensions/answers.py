@@ -69,8 +69,19 @@ def installers(modules: Mapping[str, Iterable[str]]) -> dict[str, str]:
     return result
 
 
+def load_dev_tool_modules(path: Path = TORCH_MODULES_PATH) -> dict[str, tuple[str, str]]:
+    """Module -> (the distribution that installs it, the dev tool of the generated project's
+    dev group that brings that distribution): `yaml` -> ("pyyaml", "pre-commit"), read from
+    the dev tools' wheels by `python -m maintainers.torch_modules --dev-tools` (`dev_tools`)."""
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    dev_tools = data.get("dev_tools", {})
+    modules = installers({name: entry["modules"] for name, entry in dev_tools.items()})
+    return {module: (name, dev_tools[name]["installed_by"]) for module, name in modules.items()}
+
+
 TORCH_MODULES = load_torch_modules()  # read once per render
 TORCH_INSTALLS = installers(TORCH_MODULES)
+DEV_TOOL_INSTALLS = load_dev_tool_modules()
 # The distributions a project installs with torch: it may not be named like one of them.
 TORCH_DISTRIBUTIONS = frozenset(
     canonicalize_name(name) for name in ("torch", *LIBRARY_NAMES, *TORCH_MODULES)
@@ -78,6 +89,7 @@ TORCH_DISTRIBUTIONS = frozenset(
 SHADOWED_NAMES = (
     frozenset({"torch", *LIBRARY_NAMES, "test", "tests", "numpy", "src", "setup", "main"})
     | frozenset(TORCH_INSTALLS)
+    | frozenset(DEV_TOOL_INSTALLS)
     | DEV_TOOLS
     | frozenset(sys.stdlib_module_names)
 )
@@ -193,6 +205,12 @@ def package_name_error(name: str) -> str:
     if name in TORCH_INSTALLS and name != "torch":
         brought = TORCH_INSTALLS[name]
         wheel = "torch's own wheel" if brought == "torch" else f"{brought}, a dependency of torch,"
+        return f"{use}: '{name}' would shadow the module of the same name ({wheel} installs it)."
+    if name in DEV_TOOL_INSTALLS:
+        distribution, tool = DEV_TOOL_INSTALLS[name]
+        wheel = f"{distribution}, which the dev tool {tool} needs,"
+        if distribution == tool:
+            wheel = f"the dev tool {tool}"
         return f"{use}: '{name}' would shadow the module of the same name ({wheel} installs it)."
     if name in SHADOWED_NAMES:
         return f"{use}: '{name}' would shadow the module of the same name."
