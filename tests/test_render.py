@@ -41,7 +41,11 @@ COMMON_FILES = {
     "tests/test_train.py",
 }
 CONTAINER_FILES = {"Dockerfile", ".dockerignore"}
-MANAGER_FILES = {"uv": {".python-version"}, "poetry": {"poetry.toml"}, "pip": {"requirements.txt", "lock.py"}}
+MANAGER_FILES = {
+    "uv": {".python-version"},
+    "poetry": {"poetry.toml"},
+    "pip": {"requirements.txt", "lock.py"},
+}
 # A GPU project also installs the CPU build by default (extra_backends: [cpu]).
 EXTRA_FILES = {"uv": set(), "poetry": set(), "pip": {"requirements-cpu.txt"}}
 # (torch_backend answer, torch_version) -> the index variant it must mean
