@@ -200,6 +200,12 @@ def package_name_error(name: str) -> str:
         return f"{use}: '{name}' is a Python keyword."
     if name.startswith("__") and name.endswith("__"):
         return f"{use}: '{name}' is a dunder name Python reserves (__main__, __init__, ...)."
+    return _shadowing_error(name, use)
+
+
+def _shadowing_error(name: str, use: str) -> str:
+    """Why the package name `name` would shadow a module the project imports or its tools run
+    with (torch's wheels, the dev tools' wheels: `torch_modules.yml`), or ""; `use` leads."""
     if name in DEV_TOOLS:
         return f"{use}: '{name}' would shadow the dev tool of the same name."
     if name in TORCH_INSTALLS and name != "torch":
