@@ -69,8 +69,19 @@ def installers(modules: Mapping[str, Iterable[str]]) -> dict[str, str]:
     return result
 
 
+def load_dev_tool_modules(path: Path = TORCH_MODULES_PATH) -> dict[str, tuple[str, str]]:
+    """Module -> (the distribution that installs it, the dev tool of the generated project's
+    dev group that brings that distribution): `yaml` -> ("pyyaml", "pre-commit"), read from
+    the dev tools' wheels by `python -m maintainers.torch_modules --dev-tools` (`dev_tools`)."""
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    dev_tools = data.get("dev_tools", {})
+    modules = installers({name: entry["modules"] for name, entry in dev_tools.items()})
+    return {module: (name, dev_tools[name]["installed_by"]) for module, name in modules.items()}
+
+
 TORCH_MODULES = load_torch_modules()  # read once per render
 TORCH_INSTALLS = installers(TORCH_MODULES)
+DEV_TOOL_INSTALLS = load_dev_tool_modules()
 # The distributions a project installs with torch: it may not be named like one of them.
 TORCH_DISTRIBUTIONS = frozenset(
     canonicalize_name(name) for name in ("torch", *LIBRARY_NAMES, *TORCH_MODULES)
@@ -78,6 +89,7 @@ TORCH_DISTRIBUTIONS = frozenset(
 SHADOWED_NAMES = (
     frozenset({"torch", *LIBRARY_NAMES, "test", "tests", "numpy", "src", "setup", "main"})
     | frozenset(TORCH_INSTALLS)
+    | frozenset(DEV_TOOL_INSTALLS)
     | DEV_TOOLS
     | frozenset(sys.stdlib_module_names)
 )
@@ -188,11 +200,23 @@ def package_name_error(name: str) -> str:
         return f"{use}: '{name}' is a Python keyword."
     if name.startswith("__") and name.endswith("__"):
         return f"{use}: '{name}' is a dunder name Python reserves (__main__, __init__, ...)."
+    return _shadowing_error(name, use)
+
+
+def _shadowing_error(name: str, use: str) -> str:
+    """Why the package name `name` would shadow a module the project imports or its tools run
+    with (torch's wheels, the dev tools' wheels: `torch_modules.yml`), or ""; `use` leads."""
     if name in DEV_TOOLS:
         return f"{use}: '{name}' would shadow the dev tool of the same name."
     if name in TORCH_INSTALLS and name != "torch":
         brought = TORCH_INSTALLS[name]
         wheel = "torch's own wheel" if brought == "torch" else f"{brought}, a dependency of torch,"
+        return f"{use}: '{name}' would shadow the module of the same name ({wheel} installs it)."
+    if name in DEV_TOOL_INSTALLS:
+        distribution, tool = DEV_TOOL_INSTALLS[name]
+        wheel = f"{distribution}, which the dev tool {tool} needs,"
+        if distribution == tool:
+            wheel = f"the dev tool {tool}"
         return f"{use}: '{name}' would shadow the module of the same name ({wheel} installs it)."
     if name in SHADOWED_NAMES:
         return f"{use}: '{name}' would shadow the module of the same name."
@@ -446,10 +470,24 @@ def toml_string(text: object) -> str:
     return json.dumps(str(text), ensure_ascii=False).replace("\x7f", "\\u007f")
 
 
-def python_docstring(text: object) -> str:
-    """`text` as a one-line Python docstring, triple quotes included."""
+# The generated project's ruff line length (template/pyproject.toml.jinja, [tool.ruff]).
+PROJECT_LINE_LENGTH = 100
+
+
+def python_docstring(text: object, width: int = PROJECT_LINE_LENGTH) -> str:
+    """`text` as a Python docstring, triple quotes included, wrapped at its spaces so that no
+    line is longer than `width` (the generated project's ruff `line-length`: a long
+    description keeps `ruff check` green); its lines joined with spaces read back as `text`.
+    A word longer than a line stays whole (ruff's E501 skips a line of one word)."""
     body = str(text).replace("\\", "\\\\").replace('"', '\\"').strip()
-    return f'"""{body or "The project package."}"""'
+    lines: list[str] = []
+    for word in (body or "The project package.").split(" "):
+        # 3 for the opening quotes on the first line, the closing ones on the last.
+        if lines and len(lines[-1]) + 1 + len(word) <= width - 3:
+            lines[-1] += f" {word}"
+        else:
+            lines.append(word)
+    return '"""' + "\n".join(lines) + '"""'
 
 
 MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]<>#|&])")

@@ -14,8 +14,10 @@ from extensions.index_model import (
 )
 
 # pip itself, pinned (the matrix's `tools`): a project's install and CI never take whatever
-# pip is newest that day.
+# pip is newest that day; 26.1+ installs a pylock.toml (docs/decisions/0006).
 PIP_UPGRADE = f"python -m pip install pip=={MODEL.tools['pip']}"
+# The venv's pip stops inviting an upgrade that would undo the pin (.venv/pip.conf).
+PIP_QUIET = "python -m pip config --site set global.disable-pip-version-check true"
 
 
 @dataclass(frozen=True)
@@ -35,6 +37,7 @@ class Commands:
     locked: str
     reinstall: str
     pip: str = ""  # pip itself, pinned (pip projects; "" for the others)
+    first_lock: str = ""  # pip: write the backend's lock unless it exists ("" for the others)
 
 
 def commands(
@@ -76,24 +79,32 @@ def _uv_commands(extra: str) -> Commands:
 
 
 def _pip_commands(python_version: str, backend: configs.Backend | None) -> Commands:
-    """pip's `Commands`: the torch build from the PyTorch index first, then the project and
-    its dev tools."""
+    """pip's `Commands`: the backend's lock (`pylock.toml`, written by the project's `lock.py`
+    with `pip lock`: the torch family from the PyTorch index, the rest from the default
+    index, every file with its hash) installed with hashes required, then the project itself
+    (docs/decisions/0006)."""
     requirements = backend.requirements_file if backend else "requirements.txt"
-    pip_installs = (f"pip install -r {requirements}", "pip install -e . --group dev")
+    lock_file = backend.lock_file if backend else "pylock.toml"
+    lock = "python lock.py" + ("" if lock_file == "pylock.toml" else f" {requirements} {lock_file}")
+    first_lock = f"[ -f {lock_file} ] || {lock}"
+    from_lock = (f"pip install --require-hashes -r {lock_file}", "pip install --no-deps -e .")
     return Commands(
         install=(
             f"python{python_version} -m venv .venv",
             ". .venv/bin/activate",
-            f"{PIP_UPGRADE}  # 25.1+ reads [dependency-groups]",
-            *pip_installs,
+            f"{PIP_UPGRADE}  # 26.1+ installs pylock.toml",
+            PIP_QUIET,
+            f"{first_lock}  # the first time: writes the lock (commit it)",
+            *from_lock,
         ),
         run="",
-        lock="",
-        sync=" && ".join(pip_installs),
-        relock=" && ".join([". .venv/bin/activate", *pip_installs]),
+        lock=lock,
+        sync=" && ".join(from_lock),
+        relock=" && ".join([". .venv/bin/activate", lock, *from_lock]),
         pip=PIP_UPGRADE,
-        locked=" && ".join(pip_installs),
-        reinstall=f"pip install --force-reinstall --no-deps -r {requirements}",
+        locked=" && ".join([*from_lock, "pip check"]),
+        reinstall=f"pip install --force-reinstall --no-deps --require-hashes -r {lock_file}",
+        first_lock=first_lock,
     )
 
 
@@ -132,14 +143,14 @@ def container_steps(
         )
     if package_manager == "poetry":
         return _poetry_container_steps(extra, model.tools["poetry"])
-    requirements = backend.requirements_file if backend else "requirements.txt"
+    lock_file = backend.lock_file if backend else "pylock.toml"
     return ContainerSteps(
-        env={},
-        setup="python -m venv .venv",
-        lock_files=(requirements,),
-        dependencies=f"pip install --no-cache-dir -r {requirements}",
+        env={"PIP_DISABLE_PIP_VERSION_CHECK": "1"},
+        setup=f"python -m venv .venv && {PIP_UPGRADE.replace('install', 'install --no-cache-dir')}",
+        lock_files=(lock_file,),
+        dependencies=f"pip install --no-cache-dir --require-hashes -r {lock_file}",
         project_files=("pyproject.toml", "README.md"),
-        project="pip install --no-cache-dir .",
+        project="pip install --no-cache-dir --no-deps .",
     )
 
 

@@ -41,6 +41,16 @@ class Backend:
         return self.plan.variant
 
     @property
+    def lock_file(self) -> str:
+        """pip's lock for it (PEP 751): `pylock.toml` beside `requirements.txt`, else
+        `pylock.<extra>.toml` (a name `pip install -r` reads as a lock)."""
+        return (
+            "pylock.toml"
+            if not self.extra or self.requirements_file == "requirements.txt"
+            else f"pylock.{self.extra}.toml"
+        )
+
+    @property
     def where(self) -> list[str]:
         """README lines: which build each platform gets with this backend."""
         return where_builds_come_from(self.plan)

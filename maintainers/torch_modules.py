@@ -13,8 +13,14 @@ them to `extensions/torch_modules.yml`, which the answers' checks load.
     python -m pip download --only-binary=:all: torch==2.13.0 -d wheels   # the CPU build here
     python -m pip download --only-binary=:all: --no-deps setuptools -d wheels  # Python >= 3.12
     python -m maintainers.torch_modules wheels --pypi     # rewrite torch_modules.yml
+    python -m pip download --only-binary=:all: "mypy>=1.18" "pre-commit>=4.0" \
+        "pre-commit-hooks>=6.0" "pytest>=8.3" "ruff>=0.14" -d dev-wheels  # the dev group
+    python -m maintainers.torch_modules wheels --pypi --dev-tools dev-wheels
     python -m maintainers.torch_modules wheels --pypi --check  # exit 1 when the file disagrees
 
+`--dev-tools` also reads the generated project's dev tools (its `dev` group, `DEV_GROUP`) and
+their dependencies from a folder of their wheels, each with the dev tool that requires it
+(`dev_tools`): a package named `yaml` would shadow pre-commit's PyYAML.
 `--check` compares each distribution read (from the folder, and with `--pypi` from PyPI) with
 the recorded one (the file may hold more: a dependency of another Python or platform).
 `--pypi-url` names another index than pip's (a mirror, or the tests' stand-in).
@@ -25,7 +31,7 @@ from __future__ import annotations
 import argparse
 import sys
 import zipfile
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Mapping
 from pathlib import Path
 
 import yaml
@@ -49,6 +55,11 @@ EXTENSION_MODULES = (".so", ".pyd")
 TRITON_BUILDS = frozenset(
     {"pytorch-triton-rocm", "pytorch-triton-xpu", "triton-rocm", "triton-xpu"}
 )
+# The generated project's dev group (template/pyproject.toml.jinja, [dependency-groups] dev):
+# the matrix's `tools` less the managers and pip, which the project does not import.
+DEV_GROUP = tuple(
+    sorted(canonicalize_name(name) for name in MODEL.tools if name not in ("pip", "uv", "poetry"))
+)
 HEADER = """\
 # What a torch install puts on the import path: the top-level modules of torch's wheel and of
 # every wheel pip installs with it, per distribution. A project package may not take any of
@@ -58,7 +69,9 @@ HEADER = """\
 # Requires-Dist) and every wheel it requires there, read by HTTP range requests; index_only:
 # the ROCm / XPU triton builds only the PyTorch index hosts (index_facts.yml), which install
 # PyPI triton's modules (pytorch/pytorch .github/scripts/build_triton_wheel.py builds triton's
-# own package under these names).
+# own package under these names). dev_tools: the generated project's dev group (pytest, ruff,
+# mypy, pre-commit, pre-commit-hooks) and what they require, read from the wheels pip
+# downloaded (dev_tools_read_from): distribution -> the dev tool that brings it, its modules.
 """
 
 
@@ -101,6 +114,36 @@ def read_wheels(folder: Path) -> dict[str, list[str]]:
         with zipfile.ZipFile(wheel) as archive:
             modules[name] = top_level_modules(archive.namelist())
     return dict(sorted(modules.items()))
+
+
+def read_dev_tools(folder: Path, tools: Iterable[str] = DEV_GROUP) -> dict[str, dict]:
+    """Distribution -> {"installed_by": the first of `tools` whose Requires-Dist (followed
+    through the folder's wheels, markers for this interpreter, no extras) brings it, "modules":
+    its top-level modules}, for every wheel in `folder` a dev tool brings. Raises ValueError
+    for a folder without wheels, or a tool missing from it."""
+    modules = read_wheels(folder)
+    requires: dict[str, list[str]] = {}
+    for wheel in sorted(folder.glob("*.whl")):
+        with zipfile.ZipFile(wheel) as archive:
+            [member] = [m for m in archive.namelist() if m.endswith(".dist-info/METADATA")]
+            meta = Metadata.from_email(archive.read(member), validate=False)
+        requires[canonicalize_name(meta.name)] = [
+            canonicalize_name(r.name)
+            for r in meta.requires_dist or []
+            if not r.marker or r.marker.evaluate({"extra": ""})
+        ]
+    result: dict[str, dict] = {}
+    for tool in tools:
+        if tool not in modules:
+            raise ValueError(f"{folder} holds no wheel of the dev tool {tool}: download it")
+        queue = [tool]
+        while queue:
+            name = queue.pop(0)
+            if name in result or name not in modules:
+                continue
+            result[name] = {"installed_by": tool, "modules": modules[name]}
+            queue += requires.get(name, [])
+    return dict(sorted(result.items()))
 
 
 def torch_python(folder: Path) -> tuple[str, str]:
@@ -235,7 +278,7 @@ def recorded(path: Path = MODULES_PATH) -> dict:
     return yaml.safe_load(path.read_text(encoding="utf-8"))
 
 
-def drift(found: dict[str, list[str]], known: dict[str, list[str]]) -> list[str]:
+def drift(found: Mapping[str, object], known: Mapping[str, object]) -> list[str]:
     """Where the wheels read disagree with the recorded modules, one line each."""
     return [
         f"{name}: the wheel has {modules}, the file says {known.get(name)}"
@@ -261,6 +304,9 @@ def main(argv: list[str] | None = None) -> int:
         "--pypi", action="store_true", help="also read what torch's GPU builds require"
     )
     parser.add_argument("--pypi-url", help="the index to read them from (default: pip's)")
+    parser.add_argument(
+        "--dev-tools", type=Path, help="the dev group's wheels, as `pip download` left them"
+    )
     args = parser.parse_args(argv)
     try:
         found = read_wheels(args.folder)
@@ -274,16 +320,29 @@ def main(argv: list[str] | None = None) -> int:
             only = index_only(index_only_names(), gpu)
             more = {"read_from_pypi": read, "index_only": sorted(only)}
             found = dict(sorted({**found, **gpu, **only}.items()))
+        dev = read_dev_tools(args.dev_tools) if args.dev_tools else {}
+        if dev:
+            dev_wheels = sorted(w.name for w in args.dev_tools.glob("*.whl"))
+            more |= {"dev_tools_read_from": dev_wheels, "dev_tools": dev}
     except (ValueError, zipfile.BadZipFile, pypi.PyPIError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     if args.check:
         lines = drift(found, recorded(args.output)["modules"])
+        if dev:
+            known = recorded(args.output).get("dev_tools", {})
+            lines += [f"dev tool {line}" for line in drift(dev, known)]
         print("\n".join(lines) or "torch_modules.yml agrees with the wheels")
         return 1 if lines else 0
     if not args.pypi and args.output.exists() and "read_from_pypi" in recorded(args.output):
         print(
             f"error: add --pypi: {args.output} holds what GPU builds require, read from PyPI",
+            file=sys.stderr,
+        )
+        return 2
+    if not dev and args.output.exists() and "dev_tools" in recorded(args.output):
+        print(
+            f"error: add --dev-tools FOLDER: {args.output} holds the dev tools' modules",
             file=sys.stderr,
         )
         return 2

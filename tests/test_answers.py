@@ -515,10 +515,29 @@ def test_toml_keys_that_are_not_bare_read_back_as_one_key():
     assert tomllib.loads(configs.toml_arrays(arrays)) == arrays
 
 
-@pytest.mark.parametrize("text", ['a "b" \\ c', 'ends "', "\\", "'''", '"""', "é 🚀"])
-def test_docstrings_read_back_as_the_text(text):
-    module = ast.parse(rules.python_docstring(text))
-    assert ast.get_docstring(module, clean=False) == text
+LONG_DESCRIPTION = " ".join(["A description", *["that goes on"] * 36])[:120]
+
+
+@pytest.mark.parametrize(
+    "text", ['a "b" \\ c', 'ends "', "\\", "'''", '"""', "é 🚀", LONG_DESCRIPTION, "x " * 99]
+)
+def test_docstrings_read_back_as_the_text_within_the_projects_line_length(text):
+    """Wrapped at spaces where a line would pass the project's ruff line length."""
+    docstring = rules.python_docstring(text)
+    module = ast.parse(docstring)
+    assert ast.get_docstring(module, clean=False).replace("\n", " ") == text.strip()
+    assert max(map(len, docstring.splitlines())) <= rules.PROJECT_LINE_LENGTH
+
+
+def test_a_project_with_a_120_character_description_passes_its_own_lint(tmp_path):
+    """The description becomes the package's docstring: wrapped, `ruff check` stays green."""
+    assert len(LONG_DESCRIPTION) == 120
+    project = render(tmp_path / "project", **VALID, description=LONG_DESCRIPTION)
+    for check in (["check"], ["format", "--check", "--diff"]):
+        lint = subprocess.run(
+            [BIN / "ruff", *check, "."], cwd=project, capture_output=True, text=True
+        )
+        assert lint.returncode == 0, lint.stdout + lint.stderr
 
 
 @pytest.mark.tools

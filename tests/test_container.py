@@ -22,7 +22,7 @@ from tests.tools import (
 )
 
 TORCH = "2.13.0"  # has a build of every family
-LOCK_FILES = {"uv": "uv.lock", "poetry": "poetry.lock", "pip": "requirements.txt"}
+LOCK_FILES = {"uv": "uv.lock", "poetry": "poetry.lock", "pip": "pylock.toml"}
 
 
 def render_project(path: Path, manager: str, backend: str, **more) -> Path:

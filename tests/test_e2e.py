@@ -106,7 +106,7 @@ def commit_with_the_hooks_offline(project, manager, hooks, run):
     [ruff] = [h["entry"] for h in config["repos"][0]["hooks"] if h["id"] == "ruff-check"]
     assert ruff.startswith(hook_runner(manager))
     version = sh(ruff.replace("check --fix", "--version"), project, **NO_NETWORK).split()[-1]
-    if manager == "pip":  # no lock: the venv's ruff, which its install put there
+    if manager == "pip":  # the venv's ruff, which its install put there from pylock.toml
         assert version == installed_version(project / ".venv/bin/python", "ruff")
     else:
         lock = load_toml(project / f"{manager}.lock")

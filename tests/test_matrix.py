@@ -232,7 +232,7 @@ def test_each_manager_has_its_install_and_reinstall_commands():
     assert commands("uv", "3.12").install == ("uv sync",)
     assert commands("poetry", "3.12").install[0] == "poetry env use python3.12"
     pip = commands("pip", "3.12")
-    assert "pip install -r requirements.txt" in pip.install
+    assert "pip install --require-hashes -r pylock.toml" in pip.install
     assert pip.install[0] == "python3.12 -m venv .venv"
 
 

@@ -30,8 +30,8 @@ EXPECTED_RELOCK = {
     ("uv", "cpu"): "uv lock && uv sync",
     ("uv", "cuda"): "uv lock && uv sync --extra cuda",
     ("poetry", "cuda"): "poetry lock && poetry install --extras cuda",
-    ("pip", "rocm"): ". .venv/bin/activate && pip install -r requirements.txt && "
-    "pip install -e . --group dev",
+    ("pip", "rocm"): ". .venv/bin/activate && python lock.py && "
+    "pip install --require-hashes -r pylock.toml && pip install --no-deps -e .",
 }
 
 

@@ -42,7 +42,11 @@ COMMON_FILES = {
     "tests/test_train.py",
 }
 CONTAINER_FILES = {"Dockerfile", ".dockerignore"}
-MANAGER_FILES = {"uv": {".python-version"}, "poetry": set(), "pip": {"requirements.txt"}}
+MANAGER_FILES = {
+    "uv": {".python-version"},
+    "poetry": {"poetry.toml"},
+    "pip": {"requirements.txt", "lock.py"},
+}
 # A GPU project also installs the CPU build by default (extra_backends: [cpu]).
 EXTRA_FILES = {"uv": set(), "poetry": set(), "pip": {"requirements-cpu.txt"}}
 # What a family means for torch 2.13.0: the recommended variant where 2.13.0 has it, else its
@@ -220,7 +224,7 @@ def test_ci_of_an_accelerator_project_installs_the_cpu_build_from_the_lock(copie
     install = {
         "uv": "uv sync --locked --extra cpu",
         "poetry": "poetry check --lock && poetry sync --extras cpu",
-        "pip": "pip install -r requirements-cpu.txt",
+        "pip": "pip install --require-hashes -r pylock.cpu.toml",
     }[manager]
     assert install in steps
     assert not any("--index-url" in step for step in steps)  # never beside the lock
@@ -404,11 +408,14 @@ def test_a_project_checks_itself(copie, manager, backend):
     steps = yaml.safe_load((project / ".github/workflows/ci.yml").read_text())["jobs"]["test"]
     runs = [step.get("run", "") for step in steps["steps"]]
     assert any("git grep" in run and CONFLICT_MARKER in run for run in runs)
-    lock_check = {"uv": "uv sync --locked", "poetry": "poetry check --lock", "pip": None}[manager]
-    if lock_check:  # CI installs from the lock and fails when it is stale
-        assert any(run.startswith(lock_check) for run in runs)
-    else:
-        assert not any("lock" in run for run in runs)
+    lock_check = {
+        "uv": ["uv sync --locked"],
+        "poetry": ["poetry check --lock"],
+        # hashes required; `pip check` fails when pyproject.toml needs what the lock lacks
+        "pip": ["pip install --require-hashes -r pylock.", "pip check"],  # CI's backend's
+    }[manager]
+    # CI installs from the lock and fails when it is stale
+    assert all(any(run.startswith(check) for run in runs) for check in lock_check)
 
     readme = (project / "README.md").read_text()
     assert readme.index("git init") < readme.index("pre-commit install")

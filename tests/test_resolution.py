@@ -289,3 +289,51 @@ def test_the_recommended_default_project_installs(
     assert installed_version(python, "torch") == f"{the_build.torch}+{label}"
     assert installed_version(python, "torchvision") == f"{the_build.pins['torchvision']}+{label}"
     assert HOSTILE not in installed_origins(python).values()
+
+
+def test_a_pip_project_installs_its_lock_with_hashes_required(tmp_path, stand_in_index):
+    """The README's install writes `pylock.toml` (the torch family from the PyTorch index,
+    numpy and the dev tools from PyPI, every file with its hash); CI's steps install it in a
+    new environment with hashes required; a file whose hash differs is refused."""
+    project = render_project(tmp_path / "project", "pip", "cpu", stand_in_index.url)
+    the_build = build(yaml.safe_load((project / ".copier-answers.yml").read_text()))
+    install_as_readme_says(project, "pip")
+
+    lock = load_toml(project / "pylock.toml")
+    packages = {canonicalize_name(p["name"]): p for p in lock["packages"]}
+    assert {"numpy", "pytest", "ruff", "mypy", "torch", "torchvision"} <= set(packages)
+    assert "demo" not in packages  # the project itself: `pip install --no-deps -e .`
+    from_pytorch = set()
+    for name, package in packages.items():
+        files = package.get("wheels", []) + ([package["sdist"]] if "sdist" in package else [])
+        assert files and all(f["hashes"]["sha256"] for f in files), name
+        if all(f["url"].startswith(stand_in_index.url) for f in files):
+            from_pytorch.add(name)
+    assert set(the_build.pins) <= from_pytorch
+    assert not {"numpy", "pytest", "ruff", "mypy"} & from_pytorch
+
+    ci = yaml.safe_load((project / ".github/workflows/ci.yml").read_text())
+    steps = [step["run"] for step in ci["jobs"]["test"]["steps"] if "run" in step]
+    install = steps[steps.index(f"python -m pip install pip=={MODEL.tools['pip']}") :]
+    install = install[: install.index("pip check") + 1]
+    assert "pip install --require-hashes -r pylock.toml" in install
+    ci_env = tmp_path / "ci"
+    sh(f"python{PYTHON} -m venv {ci_env}", project)
+    activated = {"PATH": f"{ci_env / 'bin'}{os.pathsep}{tool_env()['PATH']}"}
+    sh(" && ".join(install), project, **activated)
+    label = the_build.plan.sources["linux-x86_64"].label
+    assert installed_version(ci_env / "bin" / "python", "torch") == f"{the_build.torch}+{label}"
+    assert installed_version(ci_env / "bin" / "python", "numpy") == packages["numpy"]["version"]
+
+    text = (project / "pylock.toml").read_text()
+    sha = packages["pytest"]["wheels"][0]["hashes"]["sha256"]
+    (project / "pylock.toml").write_text(text.replace(sha, "0" * 64))
+    refused = subprocess.run(
+        "pip install --force-reinstall --require-hashes -r pylock.toml",
+        shell=True,
+        cwd=project,
+        env=tool_env(**activated),
+        capture_output=True,
+        text=True,
+    )
+    assert refused.returncode and "THESE PACKAGES DO NOT MATCH THE HASHES" in refused.stderr

@@ -6,16 +6,22 @@ the index-only triton builds of ROCm and XPU."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import zipfile
+from pathlib import Path
 
 import pytest
 from packaging.utils import canonicalize_name
 
 from extensions.answers import TORCH_INSTALLS, load_torch_modules, package_name_error
+from extensions.index_model import MODEL
 from maintainers import torch_modules
 from tests.pypi_stand_in import LINUX_ARM, LINUX_X86, PyPIContent, Release
 from tests.pytorch_index import download_real_cpu_torch
 from tests.stand_in_server import StandInServer
+from tests.tools import pypi_simple_url
 
 
 @pytest.mark.parametrize(
@@ -208,3 +214,91 @@ def test_the_recorded_gpu_modules_are_what_pypi_serves_today(tmp_path):
     the real PyPI by range requests (seconds): the recorded file agrees."""
     download_real_cpu_torch(tmp_path)
     assert torch_modules.main([str(tmp_path), "--pypi", "--check"]) == 0
+
+
+def test_the_dev_tools_modules_are_refused_naming_the_tool_that_brings_them():
+    """A package named `yaml` would shadow the PyYAML pre-commit runs with (each hook, each
+    test): the dev group's modules are refused like torch's, the message names the dev tool."""
+    recorded = torch_modules.recorded()["dev_tools"]
+    assert set(torch_modules.DEV_GROUP) <= set(recorded)
+    by_module = {m: (name, e["installed_by"]) for name, e in recorded.items() for m in e["modules"]}
+    for module in ("yaml", "pre_commit_hooks", "identify", "virtualenv", "pygments", "cfgv"):
+        distribution, tool = by_module[module]
+        error = package_name_error(module)
+        assert error.startswith(f"Use e.g. 'my_{module}': '{module}' would shadow the module"), (
+            error
+        )
+        assert f"the dev tool {tool}" in error, error
+        assert distribution in error, error
+    assert "(pyyaml, which the dev tool pre-commit needs, installs it)" in package_name_error(
+        "yaml"
+    )
+
+
+def dev_wheel(folder, name, version, modules, requires=()):
+    """A wheel of `name` with one package per module and its Requires-Dist."""
+    metadata = f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n"
+    metadata += "".join(f"Requires-Dist: {r}\n" for r in requires)
+    stem = f"{name.replace('-', '_')}-{version}"
+    with zipfile.ZipFile(folder / f"{stem}-py3-none-any.whl", "w") as archive:
+        for module in modules:
+            archive.writestr(f"{module}/__init__.py", "")
+        archive.writestr(f"{stem}.dist-info/METADATA", metadata)
+
+
+def test_the_tool_reads_the_dev_tools_and_which_tool_requires_each(tmp_path):
+    """`--dev-tools FOLDER`: each wheel a dev tool requires (Requires-Dist, followed; a marker
+    that does not hold and an extra are not) is recorded with that tool and its modules;
+    `--check` agrees, and a wheel that gained a module is drift."""
+    torch_folder, dev = tmp_path / "torch", tmp_path / "dev"
+    torch_folder.mkdir(), dev.mkdir()
+    fake_wheel(torch_folder, "torch-2.13.0-py3-none-any.whl", ["torch/__init__.py"])
+    dev_wheel(
+        dev,
+        "pytest",
+        "9.0",
+        ["pytest", "_pytest"],
+        ["pygments>=2", 'colorama; sys_platform == "win32"'],
+    )
+    dev_wheel(dev, "pygments", "2.21", ["pygments"])
+    dev_wheel(dev, "pre-commit", "4.7", ["pre_commit"], ["pyyaml>=5", 'tomli; extra == "toml"'])
+    dev_wheel(dev, "pyyaml", "6.0", ["yaml", "_yaml"])
+    dev_wheel(dev, "tomli", "2.0", ["tomli"])
+    output = tmp_path / "torch_modules.yml"
+    args = [str(torch_folder), "--output", str(output)]
+    tools = ("pre-commit", "pytest")
+
+    written = torch_modules.read_dev_tools(dev, tools)
+    assert written == {
+        "pre-commit": {"installed_by": "pre-commit", "modules": ["pre_commit"]},
+        "pygments": {"installed_by": "pytest", "modules": ["pygments"]},
+        "pytest": {"installed_by": "pytest", "modules": ["_pytest", "pytest"]},
+        "pyyaml": {"installed_by": "pre-commit", "modules": ["_yaml", "yaml"]},
+    }
+    with pytest.raises(ValueError, match="no wheel of the dev tool ruff"):
+        torch_modules.read_dev_tools(dev, ("ruff",))
+    dev_wheel(dev, "ruff", "0.14", ["ruff"])
+    for tool in set(torch_modules.DEV_GROUP) - {"pytest", "pre-commit", "ruff"}:
+        dev_wheel(dev, tool, "1.0", [tool.replace("-", "_")])
+    assert torch_modules.main([*args, "--dev-tools", str(dev)]) == 0
+    recorded = torch_modules.recorded(output)
+    assert recorded["dev_tools"]["pyyaml"] == written["pyyaml"]
+    assert "pyyaml-6.0-py3-none-any.whl" in recorded["dev_tools_read_from"]
+    assert torch_modules.main([*args, "--check", "--dev-tools", str(dev)]) == 0
+    assert torch_modules.main(args) == 2  # would drop the dev tools: refused
+    dev_wheel(dev, "pyyaml", "6.0", ["yaml", "_yaml", "yaml2"])
+    assert torch_modules.main([*args, "--check", "--dev-tools", str(dev)]) == 1
+
+
+@pytest.mark.tools
+def test_the_recorded_dev_tools_modules_are_those_of_their_wheels_today(tmp_path):
+    """`pip download` of the generated project's dev group: what the file records agrees."""
+    requirements = [
+        f"{name}>={MODEL.tools[name.replace('-', '_')]}" for name in torch_modules.DEV_GROUP
+    ]
+    python = Path(sys.base_prefix) / "bin" / "python3.11"  # this environment has no pip
+    download = [python, "-m", "pip", "download", "-q", "--only-binary=:all:", "-d", tmp_path]
+    environment = {**os.environ, "PIP_INDEX_URL": pypi_simple_url()}
+    subprocess.run([*download, *requirements], check=True, env=environment)
+    found = torch_modules.read_dev_tools(tmp_path)
+    assert torch_modules.drift(found, torch_modules.recorded()["dev_tools"]) == []

@@ -34,10 +34,10 @@ EXPECTED_BUILDS = {
 }
 # The command that installs torch with each backend of the project (README.md).
 INSTALL = {
-    "rocm7.2": "pip install -r requirements.txt && pip install -e . --group dev",
-    "cpu": "pip install -r requirements-cpu.txt && pip install -e . --group dev",
+    "rocm7.2": "pip install --require-hashes -r pylock.toml && pip install --no-deps -e .",
+    "cpu": "pip install --require-hashes -r pylock.cpu.toml && pip install --no-deps -e .",
 }
-REINSTALL = "pip install --force-reinstall --no-deps -r requirements.txt"
+REINSTALL = "pip install --force-reinstall --no-deps --require-hashes -r pylock.toml"
 # The oldest NVIDIA driver (Linux) that runs each CUDA build of this project.
 MINIMUM_DRIVERS: dict[str, str] = {}
 # What torch 2.14.1 offers a machine: the doctor's advice, as `torch_backend: auto` decides.
@@ -59,7 +59,13 @@ GPU_FIXES = {
     "7.5": "-d torch_backend=cu132",
 }
 UPDATE = "copier update --trust --defaults"
-AFTER_UPDATE = "pip install -r requirements.txt && pip install -e . --group dev"
+AFTER_UPDATE = " && ".join(
+    (
+        "python lock.py",
+        "pip install --require-hashes -r pylock.toml",
+        "pip install --no-deps -e .",
+    )
+)
 
 
 def expected_builds(sys_platform: str = sys.platform, machine: str = "") -> tuple:

@@ -58,7 +58,12 @@ GPU_FIXES = {
     "7.5": "-d torch_backend=cu132",
 }
 UPDATE = "copier update --trust --defaults"
-AFTER_UPDATE = "poetry lock && poetry install --extras cuda"
+AFTER_UPDATE = " && ".join(
+    (
+        "poetry lock",
+        "poetry install --extras cuda",
+    )
+)
 
 
 def expected_builds(sys_platform: str = sys.platform, machine: str = "") -> tuple:

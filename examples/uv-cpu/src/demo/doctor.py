@@ -57,7 +57,12 @@ GPU_FIXES = {
     "7.5": "-d torch_backend=cu132",
 }
 UPDATE = "copier update --trust --defaults"
-AFTER_UPDATE = "uv lock && uv sync"
+AFTER_UPDATE = " && ".join(
+    (
+        "uv lock",
+        "uv sync",
+    )
+)
 
 
 def expected_builds(sys_platform: str = sys.platform, machine: str = "") -> tuple:
