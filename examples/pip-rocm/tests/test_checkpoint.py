@@ -64,7 +64,7 @@ def test_half_a_checkpoint_is_named_with_the_fix(tmp_path):
 @pytest.mark.parametrize(
     ("state", "message"),
     [
-        ({"model": {}}, "is not a checkpoint of this project"),  # no format version
+        ({"model": [1.0]}, "is not a checkpoint of this project"),  # no format version
         ({"format": checkpoint.FORMAT + 1}, f"has checkpoint format {checkpoint.FORMAT + 1}"),
     ],
 )

@@ -1,7 +1,8 @@
 """Run the trained model on inputs: the best model a training run kept, on any device, with
 no training state.
 
-    python -m demo.predict runs/checkpoint.best.pt inputs.json
+    python -m demo.predict \\
+        runs/checkpoint.best.pt inputs.json
 
 `inputs.json` holds a list of samples, each a list of the model's input numbers; the
 predictions are printed as JSON, one list per sample.
