@@ -180,7 +180,8 @@ save = checkpoint.save
 
 def save_then_die(state, path):
     save(state, path)
-    if len(state.get("losses", [])) == 2 and os.environ.get("TORCHELASTIC_RESTART_COUNT", "0") == "0":
+    first_attempt = os.environ.get("TORCHELASTIC_RESTART_COUNT", "0") == "0"
+    if len(state.get("losses", [])) == 2 and first_attempt:  # the run's checkpoint, not the best
         os.kill(os.getpid(), signal.SIGKILL)
 
 
