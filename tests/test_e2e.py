@@ -239,7 +239,7 @@ class Trainer:
             readme_commands(project, "Train")
         )
         self.alone, self.checkpointed, self.amp, self.deterministic, self.pair = lines[:5]
-        self.elastic, self.options, self.compiled = lines[5:]
+        self.elastic, self.options, self.compiled, self.sharded = lines[5:]
         train = (project / "README.md").read_text().split("## Train\n", 1)[1]
         [self.exp_toml] = re.findall(r"```toml\n(.*?)```", train.split("\n## ", 1)[0], re.S)
 
@@ -560,3 +560,16 @@ def test_the_loop_options_and_compile_train_and_the_best_model_predicts(trainer)
     line = trainer.predict.replace("checkpoint.best.pt", "best-run.best.pt")
     predictions = json.loads(trainer.run(line))
     assert len(predictions) == 2 and all(len(row) == 1 for row in predictions)
+
+
+def test_fsdp_on_two_processes_resumes_to_the_uninterrupted_sharded_losses(trainer):
+    """The README's FSDP2 line killed after its epoch-2 checkpoint (torch.distributed.checkpoint
+    shards, gloo on the CPU), then run again: it resumes, epoch 1 is not trained again."""
+    line = f"{trainer.sharded} --log-dir runs/tb-fsdp"
+    trainer.run(f"{line.replace('runs/fsdp.pt', 'runs/fsdp-whole.pt')} --output runs/fsdp.json")
+    killed = trainer.killed(line)
+    assert killed.returncode != 0 and "epoch 3/5" not in killed.stdout, killed.stdout
+    resumed = trainer.run(f"{line} --output runs/fsdp-resumed.json")
+    assert "resuming from runs/fsdp.pt after epoch 2" in resumed and "epoch 1/5" not in resumed
+    whole = trainer.losses("runs/fsdp.json")
+    assert trainer.losses("runs/fsdp-resumed.json") == pytest.approx(whole, rel=1e-5)

@@ -37,6 +37,7 @@ COMMON_FILES = {
     "src/demo/metrics.py",
     "src/demo/predict.py",
     "src/demo/preemption.py",
+    "src/demo/sharding.py",
     "src/demo/train.py",
     "tests/test_checkpoint.py",
     "tests/test_config.py",

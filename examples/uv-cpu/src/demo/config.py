@@ -17,6 +17,7 @@ from .device import available
 
 DEVICE_TYPES = ("cpu", "cuda", "mps", "xpu")  # cuda is also ROCm: HIP builds answer as cuda
 SCHEDULES = ("constant", "cosine")
+SHARDINGS = ("ddp", "fsdp")
 
 
 def positive(kind: Callable[[str], Any]) -> Callable[[str], Any]:
@@ -102,6 +103,7 @@ class Config:
     deterministic: bool = setting(False, None, "deterministic algorithms only")
     compile: bool = setting(False, None, "torch.compile the model")
     compile_backend: str = setting("inductor", str, "torch.compile backend (e.g. aot_eager)")
+    sharding: str = setting("ddp", choice(SHARDINGS), "under torchrun: ddp, or fsdp (FSDP2)")
     checkpoint: Path | None = setting(None, Path, "save the run here (and PATH.best); resume")
     checkpoint_every: int = setting(0, at_least_zero(int), "also save every N steps (0: off)")
     output: Path | None = setting(None, Path, "write the losses as JSON")
@@ -111,7 +113,7 @@ class Config:
     def settings(self) -> dict[str, Any]:
         """What a checkpoint must share with the run that resumes it: what changes the steps
         (the epochs, for a cosine schedule, which decays over them)."""
-        names = ["seed", "lr", "batch_size", "amp", "num_samples", "val_fraction"]
+        names = ["seed", "lr", "batch_size", "amp", "sharding", "num_samples", "val_fraction"]
         names += ["warmup_steps", "schedule", "clip_grad_norm"]
         names += ["epochs"] if self.schedule == "cosine" else []
         return {name: getattr(self, name) for name in names}

@@ -33,7 +33,7 @@ import torch.distributed as dist
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 
-from . import checkpoint, data
+from . import checkpoint, data, sharding
 from .checkpoint import CheckpointError
 from .config import Config, resolve
 from .device import (
@@ -97,6 +97,7 @@ class Run:
     world_size: int
     net: nn.Module  # the model itself (its state is what a checkpoint holds)
     model: nn.Module  # what trains: `net`, wrapped for several ranks, compiled
+    sharded: bool  # FSDP2: `net` is sharded over the ranks
     optimizer: torch.optim.Optimizer
     scheduler: torch.optim.lr_scheduler.LambdaLR
     scaler: torch.amp.GradScaler
@@ -126,10 +127,12 @@ def make_loaders(config: Config, rank: int, world_size: int):
 
 
 def wrap(net: nn.Module, config: Config, device: torch.device, world_size: int) -> nn.Module:
-    """`net` as it trains: a DistributedDataParallel replica on several ranks, compiled with
-    `--compile`."""
+    """`net` as it trains: a DistributedDataParallel replica on several ranks (or sharded in
+    place with `--sharding fsdp`), compiled with `--compile`."""
     model = net
-    if world_size > 1:
+    if config.sharding == "fsdp" and dist.is_initialized():
+        sharding.shard(net)
+    elif world_size > 1:
         device_ids = [device.index] if device.type in ("cuda", "xpu") else None
         model = DistributedDataParallel(net, device_ids=device_ids)
     if config.compile:
@@ -147,12 +150,14 @@ def build(config: Config) -> Run:
     train_loader, val_loader = make_loaders(config, rank, world_size)
     steps_per_epoch = math.ceil(len(train_loader) / config.accumulation)
     net = make_model().to(device)
+    model = wrap(net, config, device, world_size)  # before the optimizer: FSDP swaps params
     optimizer = torch.optim.SGD(net.parameters(), lr=config.lr, momentum=0.9)
+    sharded = config.sharding == "fsdp" and dist.is_initialized()
     factor = lr_factor(config, steps_per_epoch * config.epochs)
     dtype = amp_dtype(device) if config.amp else None
     scaled = dtype is not None and needs_grad_scaler(dtype)  # fp16 needs it, bf16 does not
     return Run(
-        config, device, rank, world_size, net, wrap(net, config, device, world_size),
+        config, device, rank, world_size, net, model, sharded,
         optimizer, torch.optim.lr_scheduler.LambdaLR(optimizer, factor),
         torch.amp.GradScaler(device.type, enabled=scaled), dtype,
         train_loader, val_loader, steps_per_epoch,
@@ -160,8 +165,9 @@ def build(config: Config) -> Run:
 
 
 def state_of(run: Run) -> dict[str, Any]:
-    """What a checkpoint of `run` holds: all it needs to take the same steps again."""
-    return {
+    """What a checkpoint of `run` holds: all it needs to take the same steps again (sharded:
+    the model and the optimizer are in the shards)."""
+    state = {
         "format": checkpoint.FORMAT,
         "settings": run.config.settings(),
         "config": run.config.to_toml(),
@@ -175,13 +181,19 @@ def state_of(run: Run) -> dict[str, Any]:
         "scaler": run.scaler.state_dict(),
         "rng": checkpoint.rng_states(run.device),
     }
+    if run.sharded:
+        del state["model"], state["optimizer"]
+    return state
 
 
 def restore(run: Run, state: dict[str, Any], path: Path) -> None:
     """Continue `run` from the `state` of the checkpoint at `path` (as `state_of` made it)."""
     checkpoint.check_settings(path, state["settings"], run.config.settings())
-    run.net.load_state_dict(state["model"])
-    run.optimizer.load_state_dict(state["optimizer"])
+    if run.sharded:
+        sharding.load_shards(run.net, run.optimizer, path.with_name(state["shards"]))
+    else:
+        run.net.load_state_dict(state["model"])
+        run.optimizer.load_state_dict(state["optimizer"])
     run.scheduler.load_state_dict(state["scheduler"])
     if state["scaler"]:  # empty from a run without a gradient scaler
         run.scaler.load_state_dict(state["scaler"])
@@ -193,15 +205,28 @@ def restore(run: Run, state: dict[str, Any], path: Path) -> None:
 
 
 def save(run: Run, best: bool = False) -> None:
-    """Rank 0 saves the run to `--checkpoint` (with `best`: its model to the best one too)."""
+    """Save the run to `--checkpoint` (rank 0; sharded: every rank its shards first), with
+    `best`: its model to the best one too."""
     path = run.config.checkpoint
-    if run.rank != 0 or path is None:
+    if path is None:
         return
-    checkpoint.save(state_of(run), path)
+    state = state_of(run)
+    if run.sharded:
+        shards = sharding.shards_path(path, run.step)
+        sharding.save_shards(run.net, run.optimizer, shards)
+        state["shards"] = shards.name
+    model = None
     if best:
-        model = {"format": checkpoint.FORMAT, "config": run.config.to_toml()}
-        model |= {"model": run.net.state_dict(), "val_loss": run.best, "epoch": run.epoch}
-        checkpoint.save(model, checkpoint.best_path(path))
+        model = sharding.full_model_state(run.net) if run.sharded else run.net.state_dict()
+    if run.rank != 0:
+        return
+    checkpoint.save(state, path)
+    if run.sharded:
+        sharding.remove_other_shards(path, keep=shards)
+    if model is not None:
+        saved = {"format": checkpoint.FORMAT, "config": run.config.to_toml(), "model": model}
+        saved |= {"val_loss": run.best, "epoch": run.epoch}
+        checkpoint.save(saved, checkpoint.best_path(path))
 
 
 def micro_steps(run: Run, batches: list) -> torch.Tensor:
