@@ -450,7 +450,11 @@ def test_sigterm_inside_an_epoch_stops_with_a_checkpoint_and_the_rerun_ends_as_u
     signalled = time.monotonic()
     rest, _ = run.communicate(timeout=300)
     assert time.monotonic() - signalled < 60 and run.returncode != 0, output + rest
-    assert "stopped by signal 15 after step" in rest and "Traceback (most" not in output + rest
+    assert "stopped by signal 15 after step" in rest
+    # No process of the program fails (torchrun's agent itself ends with torch's traceback of
+    # the SignalException it raises on SIGTERM).
+    assert "[rank0]:" not in rest and "[rank1]:" not in rest, rest
+    assert processes == 2 or "Traceback" not in output + rest, rest
     saved = trainer.checkpoint_losses(f"runs/term{processes}.pt")
     assert 3 <= len(saved) < 5, rest  # written after the signal, inside epoch 4 or 5
     resumed = trainer.run(f"{line} --output runs/term{processes}.json")
