@@ -41,9 +41,9 @@ class Metrics:
             self.writer.add_scalar("train/samples_per_s", speed, step)
             self.writer.flush()
         if self.active:
-            end = "\r" if self.terminal else ""
+            clear = "\r\x1b[K" if self.terminal else ""  # over the progress line
             print(
-                f"{end}epoch {epoch + 1}/{self.epochs}  loss {loss:.6f}  val_loss {val_loss:.6f}"
+                f"{clear}epoch {epoch + 1}/{self.epochs}  loss {loss:.6f}  val_loss {val_loss:.6f}"
                 f"  {speed:.0f} samples/s",
                 flush=True,
             )
@@ -54,5 +54,6 @@ class Metrics:
             print(("\n" if self.terminal else "") + text, flush=True)
 
     def close(self) -> None:
+        """Write what is left to the event files."""
         if self.writer:
             self.writer.close()
