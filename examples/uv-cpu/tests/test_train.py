@@ -1,14 +1,19 @@
 import ast
 import dataclasses
+import sys
 from pathlib import Path
 
 import pytest
 import torch
+from tensorboard.backend.event_processing.event_accumulator import (  # type: ignore[import-untyped]
+    EventAccumulator,
+)
 
 import demo
 from demo import train as training
 from demo.checkpoint import CheckpointError
 from demo.config import Config
+from demo.metrics import Metrics
 from demo.train import train
 
 
@@ -172,3 +177,32 @@ def test_every_setting_has_a_flag_and_its_default_once():
     flags = training.resolve([])[1].format_help()
     for spec in dataclasses.fields(Config):
         assert "--" + spec.name.replace("_", "-") in flags
+
+
+def test_rank_0_writes_tensorboard_scalars_and_a_progress_line_on_a_terminal(
+    tmp_path, capsys, monkeypatch
+):
+    monkeypatch.setattr(sys.stdout, "isatty", lambda: True)
+    metrics = Metrics(True, tmp_path / "tb", step=0, epochs=2)
+    metrics.step(1, epoch=0, done=1, steps=12, loss=0.5, lr=0.05)
+    metrics.epoch(0, step=12, loss=0.5, val_loss=0.25, samples=768)
+    metrics.close()
+    out = capsys.readouterr().out
+    assert out.startswith("\repoch 1/2  1/12  loss 0.500000  lr 0.05")
+    assert "\r\x1b[Kepoch 1/2  loss 0.500000  val_loss 0.250000" in out
+    events = EventAccumulator(str(tmp_path / "tb"))
+    events.Reload()
+    assert set(events.Tags()["scalars"]) == {
+        "train/loss",
+        "train/lr",
+        "train/samples_per_s",
+        "val/loss",
+    }
+    assert [event.value for event in events.Scalars("val/loss")] == [0.25]
+
+
+def test_other_ranks_write_nothing(tmp_path, capsys):
+    metrics = Metrics(False, tmp_path / "tb", step=0, epochs=2)
+    metrics.epoch(0, step=12, loss=0.5, val_loss=0.25, samples=768)
+    metrics.close()
+    assert capsys.readouterr().out == "" and not (tmp_path / "tb").exists()
