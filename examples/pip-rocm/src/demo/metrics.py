@@ -6,8 +6,7 @@ from __future__ import annotations  # `X | None` annotations on Python 3.9
 import sys
 import time
 from pathlib import Path
-
-from torch.utils.tensorboard import SummaryWriter
+from typing import Any
 
 
 class Metrics:
@@ -19,7 +18,11 @@ class Metrics:
         self.active = active
         self.epochs = epochs
         self.terminal = active and sys.stdout.isatty()
-        self.writer = SummaryWriter(str(log_dir), purge_step=step) if active and log_dir else None
+        self.writer: Any = None
+        if active and log_dir:  # only rank 0 pays for importing TensorBoard (seconds)
+            from torch.utils.tensorboard import SummaryWriter
+
+            self.writer = SummaryWriter(str(log_dir), purge_step=step)
         self.started = time.monotonic()
         self.samples = 0
 
