@@ -200,7 +200,8 @@ def restore(run: Run, state: dict[str, Any], path: Path) -> None:
     checkpoint.set_rng_states(state["rng"], run.device)
     progress = state["progress"]
     run.epoch, run.step, run.done = progress["epoch"], progress["step"], progress["done"]
-    run.total, run.best = progress["total"], state["best"]
+    run.total = progress["total"] if run.rank == 0 else 0.0  # every rank's sum, saved
+    run.best = state["best"]
     run.losses, run.val_losses = state["losses"], state["val_losses"]
 
 
@@ -211,6 +212,8 @@ def save(run: Run, best: bool = False) -> None:
     if path is None:
         return
     state = state_of(run)
+    # The epoch's loss so far, of every rank (restored on rank 0: the sum stays the same).
+    state["progress"]["total"] = sum_over_ranks(run, run.total)
     if run.sharded:
         shards = sharding.shards_path(path, run.step)
         sharding.save_shards(run.net, run.optimizer, shards)
@@ -290,6 +293,14 @@ def run_epoch(run: Run, metrics: Metrics, preemption: Preemption) -> bool:
 def lr_of(run: Run) -> float:
     """The learning rate of the next step."""
     return run.optimizer.param_groups[0]["lr"]
+
+
+def sum_over_ranks(run: Run, value: float) -> float:
+    """The sum of `value` over the ranks (every rank calls it)."""
+    summed = torch.tensor([value], dtype=torch.float64, device=run.device)
+    if run.world_size > 1:
+        dist.all_reduce(summed)
+    return summed.item()
 
 
 def mean_over_ranks(run: Run, total: float, count: int) -> float:
