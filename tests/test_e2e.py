@@ -5,8 +5,11 @@ import json
 import os
 import re
 import shlex
+import signal
 import socket
 import subprocess
+import time
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -177,7 +180,8 @@ save = checkpoint.save
 
 def save_then_die(state, path):
     save(state, path)
-    if len(state["losses"]) == 2 and os.environ.get("TORCHELASTIC_RESTART_COUNT", "0") == "0":
+    first_attempt = os.environ.get("TORCHELASTIC_RESTART_COUNT", "0") == "0"
+    if len(state.get("losses", [])) == 2 and first_attempt:  # the run's checkpoint, not the best
         os.kill(os.getpid(), signal.SIGKILL)
 
 
@@ -231,11 +235,39 @@ class Trainer:
         self.env = {"PATH": f"{python.parent}{os.pathsep}{tool_env()['PATH']}"}
         self.killer = project.parent / "killer.py"
         self.killer.write_text(KILLER)
-        lines = readme_commands(project, "Train")[0]
-        self.alone, self.checkpointed, self.amp, self.deterministic, self.pair, self.elastic = lines
+        lines, [self.configured], (self.tensorboard, self.inspect), [self.predict] = (
+            readme_commands(project, "Train")
+        )
+        self.alone, self.checkpointed, self.amp, self.deterministic, self.pair = lines[:5]
+        self.elastic, self.options, self.compiled, self.sharded = lines[5:]
+        train = (project / "README.md").read_text().split("## Train\n", 1)[1]
+        [self.exp_toml] = re.findall(r"```toml\n(.*?)```", train.split("\n## ", 1)[0], re.S)
 
     def run(self, line: str, **env: str) -> str:
         return sh(line, self.project, 900, **{**self.env, **env})
+
+    def refused(self, *args: str) -> subprocess.CompletedProcess:
+        """One process of the training module with `args`."""
+        return subprocess.run(
+            [self.project / ".venv/bin/python", "-m", "demo.train", *args],
+            cwd=self.project,
+            env=tool_env(**self.env),
+            capture_output=True,
+            text=True,
+            timeout=900,
+        )
+
+    def start(self, line: str) -> subprocess.Popen:
+        """`line` (a README line) started from the environment's own scripts, not through
+        `uv run`, so that a signal reaches the process itself."""
+        return subprocess.Popen(
+            shlex.split(line.replace("uv run ", "", 1)),
+            cwd=self.project,
+            env=tool_env(**self.env),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
 
     def killed(self, line: str) -> subprocess.CompletedProcess:
         """Run `line` with the killer in place of the training module: it dies mid-run."""
@@ -275,7 +307,7 @@ def alone(trainer) -> list[float]:
 @pytest.fixture(scope="module")
 def pair(trainer) -> list[float]:
     """The losses of the README's two-process run."""
-    trainer.run(f"{trainer.pair} --output runs/pair.json")
+    trainer.run(f"{trainer.pair} --output runs/pair.json --log-dir runs/tb-pair")
     return trainer.losses("runs/pair.json")
 
 
@@ -380,7 +412,9 @@ def test_stale_torchrun_variables_say_what_they_wait_for_and_stop(trainer):
     ("args", "env", "message"),
     [
         (["--epochs", "-1"], {}, "argument --epochs: pass a number above 0, not -1"),
-        (["--batch-size", "63"], TORCHRUN_2, "--batch-size 63 does not split over 2 processes"),
+        (["--batch-size", "63"], TORCHRUN_2, "--batch-size 63 does not split over 2 micro-batches"),
+        (["--device", "banana"], {}, "argument --device: choose one of cpu, cuda, mps, xpu"),
+        (["--device", "cuda"], {}, "argument --device: this machine's torch finds no cuda"),
         ([], {"LOCAL_RANK": "0"}, "LOCAL_RANK set but not RANK, WORLD_SIZE"),
     ],
 )
@@ -394,3 +428,149 @@ def test_a_run_that_cannot_train_is_refused_with_the_fix(trainer, args, env, mes
     )
     assert refused.returncode == 2 and message in refused.stderr, refused.stderr
     assert "Traceback" not in refused.stderr
+
+
+@pytest.mark.parametrize("processes", [1, 2])
+def test_sigterm_inside_an_epoch_stops_with_a_checkpoint_and_the_rerun_ends_as_uninterrupted(
+    trainer, processes
+):
+    """What SLURM or Kubernetes does before a time limit or a preemption, to one process and
+    to torchrun (which passes it on); epochs long enough that the signal lands inside one."""
+    base = trainer.pair if processes == 2 else trainer.alone.split(" --output")[0]
+    base += " --num-samples 40000 --log-dir runs/tb-term"
+    line = f"{base} --checkpoint runs/term{processes}.pt"
+    run = trainer.start(line)
+    output = ""
+    while "epoch 3/5" not in output:
+        output += run.stdout.readline() or pytest.fail(output)
+    run.send_signal(signal.SIGTERM)
+    signalled = time.monotonic()
+    rest, _ = run.communicate(timeout=300)
+    assert time.monotonic() - signalled < 60 and run.returncode != 0, output + rest
+    assert "stopped by signal 15 after step" in rest
+    # No process of the program fails (torchrun's agent itself ends with torch's traceback of
+    # the SignalException it raises on SIGTERM).
+    assert "[rank0]:" not in rest and "[rank1]:" not in rest, rest
+    assert processes == 2 or "Traceback" not in output + rest, rest
+    saved = trainer.checkpoint_losses(f"runs/term{processes}.pt")
+    assert 3 <= len(saved) < 5, rest  # written after the signal, inside epoch 4 or 5
+    resumed = trainer.run(f"{line} --output runs/term{processes}.json")
+    assert f"resuming from runs/term{processes}.pt after epoch {len(saved)}" in resumed
+    trainer.run(f"{base} --output runs/whole{processes}.json")
+    whole = trainer.losses(f"runs/whole{processes}.json")
+    assert trainer.losses(f"runs/term{processes}.json") == pytest.approx(whole, rel=1e-6)
+
+
+def test_the_slurm_script_asks_for_a_signal_before_the_time_limit_and_requeues(trainer):
+    script = readme_blocks(trainer.project, "Train on several machines")[1]
+    assert "#SBATCH --signal=TERM@" in script and "#SBATCH --requeue" in script
+    assert 'scontrol requeue "$SLURM_JOB_ID"' in script
+
+
+@pytest.mark.parametrize(
+    ("content", "reason"),
+    [(b"", "is not a whole checkpoint"), (b"epochs = 3\n", "is not a whole checkpoint")],
+)
+def test_a_file_that_is_no_checkpoint_is_named_and_never_trained_over(trainer, content, reason):
+    path = trainer.project / "runs/damaged.pt"
+    path.parent.mkdir(exist_ok=True)
+    path.write_bytes(content)
+    refused = trainer.refused("--epochs", "1", "--checkpoint", "runs/damaged.pt")
+    assert refused.returncode == 1, refused.stdout + refused.stderr
+    assert f"error: runs/damaged.pt {reason}" in refused.stderr
+    assert "delete it" in refused.stderr and "Traceback" not in refused.stderr
+    assert "epoch 1/1" not in refused.stdout and path.read_bytes() == content
+
+
+def test_half_a_checkpoint_is_named_and_never_trained_over(trainer):
+    trainer.run(f"{trainer.alone} --epochs 1 --checkpoint runs/half.pt --log-dir runs/tb-half")
+    whole = (trainer.project / "runs/half.pt").read_bytes()
+    (trainer.project / "runs/half.pt").write_bytes(whole[: len(whole) // 2])
+    refused = trainer.refused("--epochs", "2", "--checkpoint", "runs/half.pt")
+    assert refused.returncode == 1 and "Traceback" not in refused.stderr, refused.stderr
+    assert "error: runs/half.pt is not a whole checkpoint" in refused.stderr
+    assert "epoch 2/2" not in refused.stdout
+
+
+RANK_DIRECTORY = """import os
+
+os.chdir(f"rank{os.environ['RANK']}")  # each rank its own disk: only rank 0's has the file
+from demo import train
+
+train.main()
+"""
+
+
+def test_ranks_that_see_different_checkpoints_resume_alike(trainer, pair):
+    for rank in (0, 1):
+        (trainer.project / f"rank{rank}/runs").mkdir(parents=True, exist_ok=True)
+    trainer.run(f"{trainer.pair} --epochs 2 --checkpoint rank0/runs/two.pt --log-dir runs/tb-two")
+    (trainer.project / "rank0/runs/two.pt").replace(trainer.project / "rank0/runs/local.pt")
+    (trainer.project / "by_rank.py").write_text(RANK_DIRECTORY)
+    line = trainer.pair.replace("-m demo.train", "by_rank.py")
+    out = trainer.run(f"{line} --checkpoint runs/local.pt --output out.json --log-dir tb")
+    assert "resuming from runs/local.pt after epoch 2" in out and "epoch 1/5" not in out
+    assert json.loads((trainer.project / "rank0/out.json").read_text())["losses"] == pair
+
+
+def test_a_config_file_sets_the_run_and_flags_override_it(trainer):
+    (trainer.project / "exp.toml").write_text(trainer.exp_toml)
+    out = trainer.run(f"{trainer.configured} --output runs/exp.json --log-dir runs/tb-exp")
+    assert len(trainer.losses("runs/exp.json")) == 3 and "epoch 3/3" in out
+    saved = load_toml(trainer.project / "runs/tb-exp/config.toml")
+    assert (saved["epochs"], saved["lr"], saved["batch_size"]) == (3, 0.02, 32)
+    (trainer.project / "bad.toml").write_text("epochs = 2\nlearning_rate = 0.1\n")
+    refused = trainer.refused("--config", "bad.toml")
+    assert refused.returncode == 2 and "unknown key 'learning_rate'" in refused.stderr
+    assert "Traceback" not in refused.stderr
+
+
+def test_tensorboard_shows_the_curves_of_one_writer_under_torchrun(trainer, pair):
+    [events] = (trainer.project / "runs/tb-pair").glob("events.out.tfevents.*")
+    inspected = trainer.run(trainer.inspect.replace("runs/tensorboard", "runs/tb-pair"))
+    for tag in ("train/loss", "train/lr", "val/loss", "train/samples_per_s"):
+        assert tag in inspected, inspected
+    port = free_port()
+    line = f"{trainer.tensorboard.replace('runs/tensorboard', 'runs/tb-pair')} --port {port}"
+    board = trainer.start(line)
+    try:
+        tags = ""
+        for _ in range(120):  # generous: tensorboard starts in seconds
+            try:
+                url = f"http://127.0.0.1:{port}/data/plugin/scalars/tags"
+                tags = urllib.request.urlopen(url, timeout=5).read().decode()
+                if "val/loss" in tags:
+                    break
+            except OSError:
+                pass
+            time.sleep(1)
+        assert "val/loss" in tags and "train/lr" in tags
+    finally:
+        board.terminate()
+        board.communicate(timeout=60)
+
+
+def test_the_loop_options_and_compile_train_and_the_best_model_predicts(trainer):
+    for line, output in [(trainer.options, "runs/opt.json"), (trainer.compiled, "runs/c.json")]:
+        trainer.run(f"{line} --output {output} --log-dir runs/tb-options")
+        result = json.loads((trainer.project / output).read_text())
+        assert len(result["val_losses"]) == len(result["losses"]), line
+        assert result["losses"][-1] < result["losses"][0], (line, result)
+    trainer.run(trainer.checkpointed.replace("checkpoint.pt", "best-run.pt"))
+    (trainer.project / "inputs.json").write_text(json.dumps([[0.5] * 16, [-1.0] * 16]))
+    line = trainer.predict.replace("checkpoint.best.pt", "best-run.best.pt")
+    predictions = json.loads(trainer.run(line))
+    assert len(predictions) == 2 and all(len(row) == 1 for row in predictions)
+
+
+def test_fsdp_on_two_processes_resumes_to_the_uninterrupted_sharded_losses(trainer):
+    """The README's FSDP2 line killed after its epoch-2 checkpoint (torch.distributed.checkpoint
+    shards, gloo on the CPU), then run again: it resumes, epoch 1 is not trained again."""
+    line = f"{trainer.sharded} --log-dir runs/tb-fsdp"
+    trainer.run(f"{line.replace('runs/fsdp.pt', 'runs/fsdp-whole.pt')} --output runs/fsdp.json")
+    killed = trainer.killed(line)
+    assert killed.returncode != 0 and "epoch 3/5" not in killed.stdout, killed.stdout
+    resumed = trainer.run(f"{line} --output runs/fsdp-resumed.json")
+    assert "resuming from runs/fsdp.pt after epoch 2" in resumed and "epoch 1/5" not in resumed
+    whole = trainer.losses("runs/fsdp.json")
+    assert trainer.losses("runs/fsdp-resumed.json") == pytest.approx(whole, rel=1e-5)

@@ -2,6 +2,7 @@
 another folder, writes the same files byte for byte, so a review sees every change's effect on
 generated projects."""
 
+import ast
 import shlex
 import subprocess
 
@@ -25,3 +26,35 @@ def test_every_example_equals_a_fresh_render(tmp_path):
         f"examples/ is not what the template renders now ({stale}): run `{COMMAND}` and "
         "commit the result"
     )
+
+
+def long_functions(source: str) -> list[str]:
+    """The functions of Python `source` over 40 lines, with their length."""
+    return [
+        f"{node.name} ({node.end_lineno - node.lineno + 1} lines)"
+        for node in ast.walk(ast.parse(source))
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
+        and node.end_lineno is not None
+        and node.end_lineno - node.lineno + 1 > 40
+    ]
+
+
+def test_no_generated_function_is_over_40_lines():
+    long = {
+        str(path.relative_to(EXAMPLES)): found
+        for path in sorted(EXAMPLES.glob("*/**/*.py"))
+        if (found := long_functions(path.read_text()))
+    }
+    assert long == {}
+
+
+def test_the_generated_readme_gives_every_training_option():
+    for name in ANSWERS:
+        example = EXAMPLES / name
+        tree = ast.parse((example / "src/demo/config.py").read_text())
+        [config] = [n for n in tree.body if isinstance(n, ast.ClassDef) and n.name == "Config"]
+        fields = [n.target.id for n in config.body if isinstance(n, ast.AnnAssign)]
+        assert len(fields) > 10 and isinstance(config.body[1], ast.AnnAssign)
+        readme = (example / "README.md").read_text()
+        flags = ["--config", *(f"`--{field.replace('_', '-')}" for field in fields)]
+        assert [flag for flag in flags if flag not in readme] == [], name

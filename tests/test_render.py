@@ -29,12 +29,19 @@ COMMON_FILES = {
     "renovate.json",
     "src/demo/__init__.py",
     "src/demo/checkpoint.py",
+    "src/demo/config.py",
+    "src/demo/data.py",
     "src/demo/device.py",
     "src/demo/distributed.py",
     "src/demo/doctor.py",
     "src/demo/machine.py",
+    "src/demo/metrics.py",
+    "src/demo/predict.py",
+    "src/demo/preemption.py",
+    "src/demo/sharding.py",
     "src/demo/train.py",
     "tests/test_checkpoint.py",
+    "tests/test_config.py",
     "tests/test_device.py",
     "tests/test_distributed.py",
     "tests/test_doctor.py",
@@ -116,13 +123,13 @@ def test_each_manager_and_backend_renders_a_complete_configured_project(
     index_only = [str(r) for r in expected.plan.requirements()]
     assert bool(index_only) == (family_of(variant) in ("rocm", "xpu"))
     if extras:  # one extra per backend: torch_backend's, and cpu
-        assert pyproject["project"]["dependencies"] == ["numpy"]
+        assert pyproject["project"]["dependencies"] == ["numpy", "tensorboard"]
         assert pyproject["project"]["optional-dependencies"] == {
             backend: [*pins, *index_only] if backend == extra_name(variant) else pins
             for backend in (extra_name(variant), "cpu")
         }
     else:
-        assert pyproject["project"]["dependencies"] == [*pins, *index_only, "numpy"]
+        assert pyproject["project"]["dependencies"] == [*pins, *index_only, "numpy", "tensorboard"]
     assert pyproject["project"]["requires-python"] == "==3.11.*"
     check_manager_configuration(manager, project, pyproject, variant)
     assert variant in (project / "src/demo/doctor.py").read_text()
@@ -244,13 +251,14 @@ def test_libraries_are_pinned_to_the_matching_release(copie):
         "torchaudio==2.11.0",
         "torchcodec==0.16.0",  # torchaudio's load/save need it
         "numpy",
+        "tensorboard",
     ]
 
 
 def test_no_library_is_a_valid_choice(copie):
     result = copie.copy(extra_answers=answers("uv", "cpu", torch_libraries=[]))
     dependencies = load_toml(result.project_dir / "pyproject.toml")["project"]["dependencies"]
-    assert dependencies == ["torch==2.13.0", "numpy"]
+    assert dependencies == ["torch==2.13.0", "numpy", "tensorboard"]
     assert (
         "torchvision"
         not in load_toml(result.project_dir / "pyproject.toml")["tool"]["uv"]["sources"]
@@ -329,7 +337,7 @@ def test_the_readme_starts_the_processes_torchrun_can_count_on_the_backend(
         readme_commands(project, "Train on several machines")[0],
     )
     torchrun = [line for line in one if "torchrun" in line]
-    assert len(torchrun) == 2
+    assert len(torchrun) == 3  # DDP, restarted, FSDP
     assert all(f"--nproc-per-node {per_machine} " in line for line in torchrun)
     assert f"--nnodes 2 --nproc-per-node {per_node} " in several[-1]
 

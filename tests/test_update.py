@@ -31,6 +31,8 @@ ANSWERS = {"project_name": "Demo", "python_version": "3.11"}
 README_LINE = "Our team trains this nightly on the cluster."
 OWN_MODULE = "src/demo/augment.py"
 TRAIN = "src/demo/train.py"
+# A team's own code at the end of the training example (its lines, not a line of the template's).
+TEAM_CODE = '\n\ndef our_schedule() -> str:\n    """The team\'s own."""\n    return "ours"\n'
 
 
 def git(cwd: Path, *args: str) -> str:
@@ -116,7 +118,7 @@ class Project:
         )
         (self.path / OWN_MODULE).write_text('"""Our augmentations."""\n')
         train = self.path / TRAIN
-        train.write_text(train.read_text().replace("lr: float = 0.05", "lr: float = 0.02"))
+        train.write_text(train.read_text() + TEAM_CODE)  # whatever the example's shape
         (self.path / "uv.lock").write_text("# the team's lock\n")
         (self.path / "poetry.lock").write_text("# the team's lock\n")
         self.commit("Our changes")
@@ -159,7 +161,7 @@ class Project:
         assert README_LINE in (self.path / "README.md").read_text()
         assert "rich>=13" in self.dependencies
         assert (self.path / OWN_MODULE).exists()
-        assert "lr: float = 0.02" in (self.path / TRAIN).read_text()
+        assert (self.path / TRAIN).read_text().endswith(TEAM_CODE)
         assert (self.path / "uv.lock").read_text() == "# the team's lock\n"
         assert (self.path / "poetry.lock").read_text() == "# the team's lock\n"
 
@@ -204,7 +206,13 @@ def test_a_recommended_project_follows_the_new_recommendation_and_keeps_its_edit
 
     project.update()
 
-    assert project.dependencies == ["torch==2.14.1", "torchvision==0.29.1", "numpy", "rich>=13"]
+    assert project.dependencies == [
+        "torch==2.14.1",
+        "torchvision==0.29.1",
+        "numpy",
+        "tensorboard",
+        "rich>=13",
+    ]
     readme = (project.path / "README.md").read_text()
     assert "PyTorch 2.14.1 (cu130 build)" in readme
     workflow = (project.path / ".github/workflows/ci.yml").read_text()
@@ -224,7 +232,7 @@ def test_a_pinned_project_keeps_its_versions(tmp_path, template):
     )
     template.release("1.1.0", recommend={"torch": "2.14.1", "cuda": "cu132"})
     project.update()
-    assert project.dependencies == ["torch==2.12.1", "torchvision==0.27.1", "numpy"]
+    assert project.dependencies == ["torch==2.12.1", "torchvision==0.27.1", "numpy", "tensorboard"]
     assert "whl/cu126" in (project.path / "pyproject.toml").read_text()
     answers = yaml.safe_load((project.path / ".copier-answers.yml").read_text())
     assert answers["_commit"] == "1.1.0"
@@ -285,7 +293,13 @@ def test_a_chain_of_two_updates(tmp_path, template):
 
     requirements = (project.path / "requirements.txt").read_text()
     assert "torch==2.14.1+cu132" in requirements and "whl/cu132" in requirements
-    assert project.dependencies == ["torch==2.14.1", "torchvision==0.29.1", "numpy", "rich>=13"]
+    assert project.dependencies == [
+        "torch==2.14.1",
+        "torchvision==0.29.1",
+        "numpy",
+        "tensorboard",
+        "rich>=13",
+    ]
     project.assert_no_conflicts()
     project.assert_team_edits_kept()
     project.assert_untouched_files_match_a_fresh_render(tmp_path, "1.2.0")

@@ -2,6 +2,7 @@
 runner): training on it, resuming there, and torchrun with NCCL (RCCL on ROCm) on its GPUs.
 Skipped, with the reason, where there is none."""
 
+import dataclasses
 import json
 import subprocess
 import sys
@@ -9,6 +10,7 @@ import sys
 import pytest
 import torch
 
+from demo.config import Config
 from demo.device import accelerator
 from demo.train import train
 
@@ -24,9 +26,9 @@ needs_accelerator = pytest.mark.skipif(
 
 @needs_accelerator
 @pytest.mark.parametrize("amp", [False, True])
-def test_training_on_the_accelerator_reduces_the_loss(amp):
+def test_training_on_the_accelerator_reduces_the_loss(tmp_path, amp):
     assert DEVICE is not None  # skipped otherwise
-    result = train(epochs=5, device=str(DEVICE), amp=amp)
+    result = train(Config(epochs=5, device=str(DEVICE), amp=amp, log_dir=tmp_path))
     assert result["device"].startswith(DEVICE.type)
     assert result["losses"][-1] < result["losses"][0] / 2
 
@@ -34,9 +36,10 @@ def test_training_on_the_accelerator_reduces_the_loss(amp):
 @needs_accelerator
 def test_a_resumed_run_on_the_accelerator_ends_with_the_uninterrupted_losses(tmp_path):
     path = tmp_path / "run.pt"
-    train(epochs=2, device=str(DEVICE), checkpoint_path=path)
-    resumed = train(epochs=4, device=str(DEVICE), checkpoint_path=path)
-    alone = train(epochs=4, device=str(DEVICE))
+    config = Config(epochs=2, device=str(DEVICE), checkpoint=path, log_dir=tmp_path)
+    train(config)
+    resumed = train(dataclasses.replace(config, epochs=4))
+    alone = train(dataclasses.replace(config, epochs=4, checkpoint=None))
     assert resumed["losses"] == pytest.approx(alone["losses"], rel=1e-5)
 
 
@@ -48,7 +51,7 @@ def test_torchrun_trains_on_the_gpus_with_nccl(tmp_path, processes):
     torchrun = [sys.executable, "-m", "torch.distributed.run", "--standalone"]
     run = subprocess.run(
         [*torchrun, "--nproc-per-node", str(processes), "-m", train.__module__]
-        + ["--epochs", "4", "--output", str(output)],
+        + ["--epochs", "4", "--output", str(output), "--log-dir", str(tmp_path)],
         capture_output=True,
         text=True,
         timeout=600,
@@ -59,5 +62,5 @@ def test_torchrun_trains_on_the_gpus_with_nccl(tmp_path, processes):
     result = json.loads(output.read_text())
     assert result["world_size"] == processes
     # N processes on 1/N of the global batch each take the steps of one process.
-    alone = train(epochs=4, device="cuda")
+    alone = train(Config(epochs=4, device="cuda", log_dir=tmp_path))
     assert result["losses"] == pytest.approx(alone["losses"], rel=1e-3)

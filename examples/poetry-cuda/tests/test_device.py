@@ -76,16 +76,25 @@ def test_xpu_without_xccl_says_what_to_do(machine):
 @pytest.mark.parametrize(
     ("device_type", "bf16", "dtype"),
     [
-        ("cpu", True, torch.bfloat16),
-        ("xpu", True, torch.bfloat16),
-        ("cuda", True, torch.bfloat16),  # Ampere and newer, ROCm
-        ("cuda", False, torch.float16),  # older NVIDIA GPUs
-        ("mps", False, torch.float16),
+        ("cpu", "real", torch.bfloat16),
+        ("xpu", "real", torch.bfloat16),
+        ("cuda", "real", torch.bfloat16),  # Ampere and newer, ROCm
+        ("cuda", "emulated", torch.float16),  # T4, V100: bfloat16 only emulated, slower
+        ("cuda", "none", torch.float16),  # older NVIDIA GPUs
+        ("mps", "none", torch.float16),
     ],
 )
-def test_mixed_precision_takes_bfloat16_where_the_device_has_it(
+def test_mixed_precision_takes_bfloat16_where_the_device_computes_in_it(
     monkeypatch, device_type, bf16, dtype
 ):
-    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda *args, **kwargs: bf16)
+    def is_bf16_supported(including_emulation=True):
+        return bf16 == "real" or (bf16 == "emulated" and including_emulation)
+
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", is_bf16_supported)
     assert device.amp_dtype(torch.device(device_type)) == dtype
     assert device.needs_grad_scaler(dtype) == (dtype == torch.float16)
+
+
+def test_a_device_this_torch_lacks_is_not_available():
+    assert device.available("cpu")
+    assert device.available("cuda") == torch.cuda.is_available()

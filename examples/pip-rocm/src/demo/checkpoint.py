@@ -1,8 +1,11 @@
 """Save and restore a run: model, optimizer, random number generators and progress, in one
-file written atomically, so that a run killed at any moment resumes where it stopped."""
+file written atomically, so that a run killed at any moment resumes where it stopped; a
+file that is not a whole checkpoint of this project is named with the fix, never trained
+from."""
 
 from __future__ import annotations  # `X | None` annotations on Python 3.9
 
+import io
 import os
 import random
 import tempfile
@@ -11,6 +14,10 @@ from typing import Any
 
 import numpy as np
 import torch
+import torch.distributed as dist
+
+# The layout of a checkpoint: bumped when it changes, so that code never misreads an old one.
+FORMAT = 1
 
 
 def rng_states(device: torch.device) -> dict[str, Any]:
@@ -60,9 +67,66 @@ def save(state: dict, path: Path) -> None:
         raise
 
 
-def load(path: Path) -> dict[str, Any] | None:
-    """The state saved at `path`, on the CPU, or None when there is none yet."""
+class CheckpointError(ValueError):
+    """A checkpoint cannot be resumed from; the message names the file and the fix."""
+
+
+def best_path(path: Path) -> Path:
+    """Where the best model of the run saved at `path` goes: `run.pt` -> `run.best.pt`."""
     path = Path(path)
-    if not path.exists():
-        return None
-    return torch.load(path, map_location="cpu", weights_only=True)
+    return path.with_name(f"{path.stem}.best{path.suffix}")
+
+
+def load(path: Path) -> dict[str, Any] | None:
+    """The state saved at `path`, on the CPU, or None when there is none yet. Raises
+    CheckpointError for a file that is not a whole checkpoint of this format."""
+    path = Path(path)
+    return read(path, path) if path.exists() else None
+
+
+def read(path: Path, source: Path | io.BytesIO) -> dict[str, Any]:
+    """The checkpoint in `source` (the file at `path`, or its bytes), checked as `load` says."""
+    fix = "delete it to start a new run, or pass the --checkpoint of the run to resume"
+    try:
+        state = torch.load(source, map_location="cpu", weights_only=True)
+    except Exception as error:  # a damaged file fails in many ways (OSError, EOFError, ...)
+        reason = str(error).splitlines()[0] if str(error) else type(error).__name__
+        raise CheckpointError(f"{path} is not a whole checkpoint ({reason}): {fix}") from None
+    found = state.get("format") if isinstance(state, dict) else None
+    if found is None:
+        raise CheckpointError(f"{path} is not a checkpoint of this project: {fix}")
+    if found != FORMAT:
+        raise CheckpointError(
+            f"{path} has checkpoint format {found}, this code reads {FORMAT}: resume it with "
+            f"the code that wrote it, or {fix}"
+        )
+    return state
+
+
+def check_settings(path: Path, saved: dict[str, Any], settings: dict[str, Any]) -> None:
+    """Raises CheckpointError naming the differences when the run saved at `path` had other
+    `settings` (seed, lr, ...) than this one: it would not take the same steps."""
+    changed = [name for name in settings if saved.get(name) != settings[name]]
+    if changed:
+
+        def flags(values: dict[str, Any]) -> str:
+            return " ".join(f"--{name.replace('_', '-')} {values.get(name)}" for name in changed)
+
+        raise CheckpointError(
+            f"{path} is the checkpoint of a run with {flags(saved)}, not {flags(settings)}: "
+            "resume with those, or start a new run with another --checkpoint path"
+        )
+
+
+def load_on_every_rank(path: Path) -> dict[str, Any] | None:
+    """`load(path)` from the file rank 0 sees, on every rank of the group (ranks may see
+    different files: node-local disks, relative paths), so that all resume alike or all
+    raise the same CheckpointError."""
+    if not (dist.is_available() and dist.is_initialized()):
+        return load(path)
+    path = Path(path)
+    found: list[bytes | None] = [None]
+    if dist.get_rank() == 0 and path.exists():
+        found[0] = path.read_bytes()
+    dist.broadcast_object_list(found, src=0)
+    return None if found[0] is None else read(path, io.BytesIO(found[0]))

@@ -23,6 +23,16 @@ def device_count(device_type: str) -> int:
     return getattr(torch, device_type).device_count()
 
 
+def available(device_type: str) -> bool:
+    """Whether this torch runs on `device_type` here (cpu, cuda, mps, xpu)."""
+    if device_type == "cpu":
+        return True
+    if device_type == "mps":
+        return torch.backends.mps.is_available()
+    module = getattr(torch, device_type, None)
+    return module is not None and module.is_available()
+
+
 def get_device(prefer: str | None = None) -> torch.device:
     """`prefer` ("cpu", "cuda", "cuda:1", ...) wins; otherwise the accelerator, else CPU."""
     if prefer:
@@ -79,7 +89,9 @@ def amp_dtype(device: torch.device) -> torch.dtype:
     """The autocast type of `--amp`: bfloat16 where the device computes in it (CPU, XPU,
     CUDA from Ampere on, ROCm), else float16 (older CUDA GPUs, MPS), which needs a gradient
     scaler (see `needs_grad_scaler`)."""
-    if device.type == "cuda" and not torch.cuda.is_bf16_supported():
+    # Emulated bfloat16 (T4, V100) is slower than float16: ask for the real thing
+    # (pytorch/pytorch#148322; the argument's default counts emulation).
+    if device.type == "cuda" and not torch.cuda.is_bf16_supported(including_emulation=False):
         return torch.float16
     if device.type == "mps":
         return torch.float16

@@ -80,12 +80,30 @@ def _wait_for_address(launch: Launch, deadline: float) -> None:
             time.sleep(0.5)
 
 
+def connect_store(launch: Launch, timeout: float) -> dist.Store:
+    """The key-value store the group forms through, at `launch.address`, for this restart of
+    the run: under torchrun its agent's store (which outlives restarts: a prefix per restart
+    keeps the killed processes' addresses out of the new group, pytorch/pytorch#135712), else
+    one rank 0 hosts. Waits at most `timeout` seconds for it; raises LaunchError."""
+    deadline = time.monotonic() + timeout
+    agent_store = os.environ.get("TORCHELASTIC_USE_AGENT_STORE") == "True"
+    hosts = launch.rank == 0 and not agent_store
+    if not hosts:  # torch would retry longer, with C++ stack traces
+        _wait_for_address(launch, deadline)
+    left = datetime.timedelta(seconds=max(deadline - time.monotonic(), 1.0))
+    store = dist.TCPStore(
+        launch.master_addr, launch.master_port, launch.world_size, hosts, left
+    )  # fmt: skip
+    restart = os.environ.get("TORCHELASTIC_RESTART_COUNT", "0")
+    return dist.PrefixStore(f"restart-{restart}", store)
+
+
 def join(launch: Launch, backend: str, timeout: float, device: torch.device | None = None):
     """Join the process group of `launch` (as `launch_from_env` read it from the environment)
-    with `backend` (nccl, xccl, gloo), waiting at most `timeout` seconds for the others;
-    prints what it waits for when that takes more than a couple of seconds. `device`: the
-    accelerator of this process, if any. Raises LaunchError naming the address and the fix
-    when the group does not form in time."""
+    with `backend` (nccl, xccl, gloo), waiting at most `timeout` seconds for the others (and
+    as long for each collective later); prints what it waits for when that takes more than a
+    couple of seconds. `device`: the accelerator of this process, if any. Raises LaunchError
+    naming the address and the fix when the group does not form in time."""
     waiting = (
         f"rank {launch.rank}/{launch.world_size} waits for the other processes at "
         f"{launch.address} (up to {timeout:g} s, --dist-timeout)"
@@ -93,31 +111,23 @@ def join(launch: Launch, backend: str, timeout: float, device: torch.device | No
     say = threading.Timer(SAY_AFTER_S, lambda: print(waiting, flush=True))
     say.daemon = True
     say.start()
-    deadline = time.monotonic() + timeout
     try:
-        if launch.rank != 0:  # rank 0 listens; the others connect to it
-            _wait_for_address(launch, deadline)
-        left = max(deadline - time.monotonic(), 1.0)
-        if backend == "nccl":  # binds the group to this process's GPU
-            dist.init_process_group(
-                backend, timeout=datetime.timedelta(seconds=left), device_id=device
-            )
-        else:
-            dist.init_process_group(backend, timeout=datetime.timedelta(seconds=left))
+        store = connect_store(launch, timeout)
+        dist.init_process_group(
+            backend,
+            store=store,
+            rank=launch.rank,
+            world_size=launch.world_size,
+            timeout=datetime.timedelta(seconds=timeout),
+            device_id=device if backend == "nccl" else None,  # binds NCCL to the GPU
+        )
     except (LaunchError, RuntimeError) as error:  # torch's DistError is a RuntimeError
         reason = str(error).splitlines()[0].rstrip(".")
-        fix = (
-            "Start every process (torchrun does), with the same MASTER_ADDR, MASTER_PORT and "
-            "WORLD_SIZE; or, if these variables were left over in your shell, unset "
-            f"{' '.join(VARIABLES)} to train in one process"
-        )
-        if os.environ.get("TORCHELASTIC_RESTART_COUNT", "0") != "0":
-            # torchrun's rendezvous store outlives a restart, with the old processes'
-            # addresses in it (pytorch/pytorch#135712): a store per restart avoids them.
-            fix = "Start torchrun with TORCH_DISABLE_SHARE_RDZV_TCP_STORE=1 for its restarts"
         raise LaunchError(
             f"rank {launch.rank}: no group of {launch.world_size} processes formed at "
-            f"{launch.address} ({reason}). {fix}"
+            f"{launch.address} ({reason}). Start every process (torchrun does), with the same "
+            "MASTER_ADDR, MASTER_PORT and WORLD_SIZE; or, if these variables were left over in "
+            f"your shell, unset {' '.join(VARIABLES)} to train in one process"
         ) from None
     finally:
         say.cancel()

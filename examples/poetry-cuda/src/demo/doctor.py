@@ -178,15 +178,18 @@ def advice() -> str:
     return f"this machine would take {choice.backend}: {choice.reason}"
 
 
-def main() -> int:
-    if torch is None:
-        print("error: torch is not installed in this environment", file=sys.stderr)
-        print("Install it with one of the project's builds:", file=sys.stderr)
-        for variant, command in INSTALL.items():
-            print(f"  {command}  # the {variant} build", file=sys.stderr)
-        print(advice())
-        return 1
-    device = accelerator()
+def say_how_to_install() -> int:
+    """Print how to install torch, which is missing; the exit status."""
+    print("error: torch is not installed in this environment", file=sys.stderr)
+    print("Install it with one of the project's builds:", file=sys.stderr)
+    for variant, command in INSTALL.items():
+        print(f"  {command}  # the {variant} build", file=sys.stderr)
+    print(advice())
+    return 1
+
+
+def report(device) -> None:
+    """Print the installed torch, this machine, the device found and the configured build."""
     print(f"torch      {torch.__version__} ({installed_build()} build)")
     print(f"CUDA       {torch.version.cuda or '-'}")
     print(f"HIP        {torch.version.hip or '-'}")
@@ -197,6 +200,13 @@ def main() -> int:
         print(f"GPU        {torch.cuda.get_device_name(device)}")
     print(f"configured {CONFIGURED_VERSION} ({' or '.join(expected_builds()) or 'no'} build)")
     print(advice())
+
+
+def main() -> int:
+    if torch is None:
+        return say_how_to_install()
+    device = accelerator()
+    report(device)
     found = problems()
     for problem in found:
         print(f"error: {problem}", file=sys.stderr)
