@@ -4,7 +4,7 @@ managers' versions are the matrix's `tools` (part of the render-time model)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from extensions import configs
 from extensions.index_model import (
@@ -98,12 +98,46 @@ def _pip_commands(python_version: str, backend: configs.Backend | None) -> Comma
 
 
 @dataclass(frozen=True)
+class InstallTask:
+    """The task runner's `install` recipe: its `parameter` (`backend="cuda"`, the first
+    backend's extra by default; "" in a one-backend project) and its `lines`, the manager's
+    install of that backend with just's `{{ backend }}` in place of the extra, one command
+    a line (Windows PowerShell 5 has no `&&`)."""
+
+    parameter: str
+    lines: tuple[str, ...]
+
+
+def install_task(
+    package_manager: str, python_version: str, backends: list[configs.Backend]
+) -> InstallTask:
+    """The `InstallTask` of a project with these backends (its first is the default): the
+    `sync` of `commands`, for the backend the recipe's parameter names. pip's first backend
+    has `requirements.txt`, the others `requirements-<extra>.txt` (`build._backends`)."""
+    first = backends[0]
+    if not first.extra:
+        lines = commands(package_manager, python_version, first).sync.split(" && ")
+        return InstallTask("", tuple(lines))
+    chosen = "{{ backend }}"
+    requirements = (
+        f'{{{{ if backend == "{first.extra}" {{ "requirements.txt" }} '
+        f'else {{ "requirements-" + backend + ".txt" }} }}}}'
+    )
+    any_backend = replace(first, extra=chosen, requirements_file=requirements)
+    lines = commands(package_manager, python_version, any_backend).sync.split(" && ")
+    return InstallTask(f'backend="{first.extra}"', tuple(lines))
+
+
+@dataclass(frozen=True)
 class ContainerSteps:
     """How the project's Dockerfile installs it, with its own manager and lock, into
     `/app/.venv`: `setup` (the manager, pinned, or the environment), then `lock_files`
     (copied first) and `dependencies` (installed from them, without the project: a layer
     rebuilt only when the lock changes), then `project`, once `project_files` and the source
-    are copied."""
+    are copied. Both installs keep the manager's downloads in `cache`, a BuildKit cache mount
+    (`RUN --mount=type=cache,target=...`): after a lock change the image downloads only what
+    changed, and the cache is not in the image (uv's Docker guide: a cache mount with
+    `UV_LINK_MODE=copy`, the cache being on another file system than the environment)."""
 
     env: dict[str, str]
     setup: str
@@ -111,6 +145,7 @@ class ContainerSteps:
     dependencies: str
     project_files: tuple[str, ...]
     project: str
+    cache: str
 
 
 def container_steps(
@@ -123,12 +158,13 @@ def container_steps(
     if package_manager == "uv":
         uv_extra = f" --extra {extra}" if extra else ""
         return ContainerSteps(
-            env={"UV_PYTHON_DOWNLOADS": "never", "UV_NO_CACHE": "1"},
+            env={"UV_PYTHON_DOWNLOADS": "never", "UV_LINK_MODE": "copy"},
             setup=f"pip install --no-cache-dir uv=={model.tools['uv']}",
             lock_files=("pyproject.toml", "uv.lock"),
             dependencies=f"uv sync --locked --no-dev{uv_extra} --no-install-project",
             project_files=("README.md",),
             project=f"uv sync --locked --no-dev{uv_extra}",
+            cache="/root/.cache/uv",
         )
     if package_manager == "poetry":
         return _poetry_container_steps(extra, model.tools["poetry"])
@@ -137,25 +173,42 @@ def container_steps(
         env={},
         setup="python -m venv .venv",
         lock_files=(requirements,),
-        dependencies=f"pip install --no-cache-dir -r {requirements}",
+        dependencies=f"pip install -r {requirements}",
         project_files=("pyproject.toml", "README.md"),
-        project="pip install --no-cache-dir .",
+        project="pip install .",
+        cache="/root/.cache/pip",
     )
 
 
 def _poetry_container_steps(extra: str, version: str) -> ContainerSteps:
     """poetry's `ContainerSteps` (see `container_steps`), poetry `version` installed."""
     extras = f" --extras {extra}" if extra else ""
-    sync = f'poetry sync --only main{extras}{{}} && rm -rf "$POETRY_CACHE_DIR"'
+    sync = f"poetry sync --only main{extras}{{}}"
     return ContainerSteps(
-        env={
-            "POETRY_VIRTUALENVS_IN_PROJECT": "true",
-            "POETRY_NO_INTERACTION": "1",
-            "POETRY_CACHE_DIR": "/tmp/poetry-cache",
-        },
+        env={"POETRY_VIRTUALENVS_IN_PROJECT": "true", "POETRY_NO_INTERACTION": "1"},
         setup=f"pip install --no-cache-dir poetry=={version}",
         lock_files=("pyproject.toml", "poetry.lock"),
         dependencies=sync.format(" --no-root"),
         project_files=("README.md",),
         project=sync.format(""),
+        cache="/root/.cache/pypoetry",  # poetry's own cache folder for root, the builder
     )
+
+
+def dev_container_setup(
+    package_manager: str,
+    python_version: str,
+    backend: configs.Backend,
+    *,
+    dockerfile: bool,
+    model: Model = MODEL,
+) -> str:
+    """The dev container's `postCreateCommand`, one shell line: the manager where the image
+    has none (`python:X.Y-slim`; the project's Dockerfile installs it), the README's install
+    of `backend` into the workspace with the dev tools, then the doctor (`just doctor`)."""
+    cmd = commands(package_manager, python_version, backend)
+    steps = list(cmd.install)
+    if not dockerfile and package_manager != "pip":
+        steps.insert(0, container_steps(package_manager, backend, model=model).setup)
+    steps.append(f"{cmd.run}just doctor")
+    return " && ".join(step.split("  #")[0] for step in steps)
