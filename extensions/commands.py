@@ -107,6 +107,11 @@ class InstallTask:
     parameter: str
     lines: tuple[str, ...]
 
+    @property
+    def header(self) -> str:
+        """The recipe's first line, less its colon: `install backend="cuda"` or `install`."""
+        return f"install {self.parameter}".strip()
+
 
 def install_task(
     package_manager: str, python_version: str, backends: list[configs.Backend]

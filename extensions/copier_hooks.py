@@ -53,12 +53,7 @@ from extensions.choices import (  # noqa: E402
     python_version_choices,
     torch_version_choices,
 )
-from extensions.commands import (  # noqa: E402
-    commands,
-    container_steps,
-    dev_container_setup,
-    install_task,
-)
+from extensions.commands import commands, container_steps  # noqa: E402
 from extensions.drivers import (  # noqa: E402
     gpu_fixes,
     machine_offer,
@@ -118,8 +113,6 @@ def jinja_globals() -> dict[str, object]:
         git_author=git_author,
         commands=commands,
         container_steps=container_steps,
-        install_task=install_task,
-        dev_container_setup=dev_container_setup,
         minimum_driver=minimum_driver,
         minimum_drivers=minimum_drivers,
         machine_offer=machine_offer,
