@@ -4,7 +4,7 @@ managers' versions are the matrix's `tools` (part of the render-time model)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from extensions import configs
 from extensions.index_model import (
@@ -38,6 +38,10 @@ class Commands:
     reinstall: str
     pip: str = ""  # pip itself, pinned (pip projects; "" for the others)
     first_lock: str = ""  # pip: write the backend's lock unless it exists ("" for the others)
+    # pip: install on a platform other than the one that wrote the lock (`pip lock` locks the
+    # platform it runs on: docs/decisions/0006): the pinned requirements, then the project
+    # with its dev group ("" for the others, whose lock holds every platform).
+    unlocked: str = ""
 
 
 def commands(
@@ -105,7 +109,51 @@ def _pip_commands(python_version: str, backend: configs.Backend | None) -> Comma
         locked=" && ".join([*from_lock, "pip check"]),
         reinstall=f"pip install --force-reinstall --no-deps --require-hashes -r {lock_file}",
         first_lock=first_lock,
+        unlocked=f"pip install -r {requirements} && pip install -e . --group dev",
     )
+
+
+@dataclass(frozen=True)
+class InstallTask:
+    """The task runner's `install` recipe: its `parameter` (`backend="cuda"`, the first
+    backend's extra by default; "" in a one-backend project) and its `lines`, the manager's
+    install of that backend with just's `{{ backend }}` in place of the extra, one command
+    a line (Windows PowerShell 5 has no `&&`)."""
+
+    parameter: str
+    lines: tuple[str, ...]
+
+    @property
+    def header(self) -> str:
+        """The recipe's first line, less its colon: `install backend="cuda"` or `install`."""
+        return f"install {self.parameter}".strip()
+
+
+def install_task(
+    package_manager: str, python_version: str, backends: list[configs.Backend]
+) -> InstallTask:
+    """The `InstallTask` of a project with these backends (its first is the default): the
+    `sync` of `commands`, for the backend the recipe's parameter names. pip's first backend
+    has `requirements.txt` and `pylock.toml`, the others `requirements-<extra>.txt` and
+    `pylock.<extra>.toml` (`build._backends`, `configs.Backend.lock_file`)."""
+    first = backends[0]
+    if not first.extra:
+        lines = commands(package_manager, python_version, first).sync.split(" && ")
+        return InstallTask("", tuple(lines))
+    chosen = "{{ backend }}"
+    requirements = (
+        f'{{{{ if backend == "{first.extra}" {{ "requirements.txt" }} '
+        f'else {{ "requirements-" + backend + ".txt" }} }}}}'
+    )
+    any_backend = replace(first, extra=chosen, requirements_file=requirements)
+    lines = commands(package_manager, python_version, any_backend).sync.split(" && ")
+    # pip's lock, named like its requirements file: `pylock.toml` for the first backend.
+    lock = (
+        f'{{{{ if backend == "{first.extra}" {{ "pylock.toml" }} '
+        f'else {{ "pylock." + backend + ".toml" }} }}}}'
+    )
+    lines = [line.replace(any_backend.lock_file, lock) for line in lines]
+    return InstallTask(f'backend="{first.extra}"', tuple(lines))
 
 
 @dataclass(frozen=True)
@@ -114,7 +162,10 @@ class ContainerSteps:
     `/app/.venv`: `setup` (the manager, pinned, or the environment), then `lock_files`
     (copied first) and `dependencies` (installed from them, without the project: a layer
     rebuilt only when the lock changes), then `project`, once `project_files` and the source
-    are copied."""
+    are copied. Both installs keep the manager's downloads in `cache`, a BuildKit cache mount
+    (`RUN --mount=type=cache,target=...`): after a lock change the image downloads only what
+    changed, and the cache is not in the image (uv's Docker guide: a cache mount with
+    `UV_LINK_MODE=copy`, the cache being on another file system than the environment)."""
 
     env: dict[str, str]
     setup: str
@@ -122,6 +173,7 @@ class ContainerSteps:
     dependencies: str
     project_files: tuple[str, ...]
     project: str
+    cache: str
 
 
 def container_steps(
@@ -134,39 +186,57 @@ def container_steps(
     if package_manager == "uv":
         uv_extra = f" --extra {extra}" if extra else ""
         return ContainerSteps(
-            env={"UV_PYTHON_DOWNLOADS": "never", "UV_NO_CACHE": "1"},
+            env={"UV_PYTHON_DOWNLOADS": "never", "UV_LINK_MODE": "copy"},
             setup=f"pip install --no-cache-dir uv=={model.tools['uv']}",
             lock_files=("pyproject.toml", "uv.lock"),
             dependencies=f"uv sync --locked --no-dev{uv_extra} --no-install-project",
             project_files=("README.md",),
             project=f"uv sync --locked --no-dev{uv_extra}",
+            cache="/root/.cache/uv",
         )
     if package_manager == "poetry":
         return _poetry_container_steps(extra, model.tools["poetry"])
     lock_file = backend.lock_file if backend else "pylock.toml"
     return ContainerSteps(
         env={"PIP_DISABLE_PIP_VERSION_CHECK": "1"},
-        setup=f"python -m venv .venv && {PIP_UPGRADE.replace('install', 'install --no-cache-dir')}",
+        setup=f"python -m venv .venv && {PIP_UPGRADE}",
         lock_files=(lock_file,),
-        dependencies=f"pip install --no-cache-dir --require-hashes -r {lock_file}",
+        dependencies=f"pip install --require-hashes -r {lock_file}",
         project_files=("pyproject.toml", "README.md"),
-        project="pip install --no-cache-dir --no-deps .",
+        project="pip install --no-deps .",
+        cache="/root/.cache/pip",
     )
 
 
 def _poetry_container_steps(extra: str, version: str) -> ContainerSteps:
     """poetry's `ContainerSteps` (see `container_steps`), poetry `version` installed."""
     extras = f" --extras {extra}" if extra else ""
-    sync = f'poetry sync --only main{extras}{{}} && rm -rf "$POETRY_CACHE_DIR"'
+    sync = f"poetry sync --only main{extras}{{}}"
     return ContainerSteps(
-        env={
-            "POETRY_VIRTUALENVS_IN_PROJECT": "true",
-            "POETRY_NO_INTERACTION": "1",
-            "POETRY_CACHE_DIR": "/tmp/poetry-cache",
-        },
+        env={"POETRY_VIRTUALENVS_IN_PROJECT": "true", "POETRY_NO_INTERACTION": "1"},
         setup=f"pip install --no-cache-dir poetry=={version}",
         lock_files=("pyproject.toml", "poetry.lock"),
         dependencies=sync.format(" --no-root"),
         project_files=("README.md",),
         project=sync.format(""),
+        cache="/root/.cache/pypoetry",  # poetry's own cache folder for root, the builder
     )
+
+
+def dev_container_setup(
+    package_manager: str,
+    python_version: str,
+    backend: configs.Backend,
+    *,
+    dockerfile: bool,
+    model: Model = MODEL,
+) -> str:
+    """The dev container's `postCreateCommand`, one shell line: the manager where the image
+    has none (`python:X.Y-slim`; the project's Dockerfile installs it), the README's install
+    of `backend` into the workspace with the dev tools, then the doctor (`just doctor`)."""
+    cmd = commands(package_manager, python_version, backend)
+    steps = list(cmd.install)
+    if not dockerfile and package_manager != "pip":
+        steps.insert(0, container_steps(package_manager, backend, model=model).setup)
+    steps.append(f"{cmd.run}just doctor")
+    return " && ".join(step.split("  #")[0] for step in steps)

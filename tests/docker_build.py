@@ -140,6 +140,10 @@ def copy(context: Path, value: str, image: Image, ignored: list[str]) -> None:
 
 
 def run(command: str, image: Image) -> None:
+    # RUN's own options (`--mount=type=cache,target=/root/.cache/uv`): a cache mount is a
+    # folder that outlives the build, as the image's HOME here does.
+    while command.startswith("--"):
+        command = command.split(maxsplit=1)[1]
     if command.startswith(NEEDS_ROOT):
         image.not_run.append(command)
         return

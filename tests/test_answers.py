@@ -20,7 +20,15 @@ from extensions import answers as rules
 from extensions import configs, index_model
 from extensions.copier_hooks import questions
 from tests.facts import RECOMMENDED_TORCH, has_family, lacks_family, newest_release
-from tests.tools import BIN, TEMPLATE, install_as_readme_says, readme_commands, render, sh
+from tests.tools import (
+    BIN,
+    TEMPLATE,
+    install_as_readme_says,
+    jinja_left,
+    readme_commands,
+    render,
+    sh,
+)
 
 VALID = {"project_name": "Demo", "torch_version": "2.13.0"}
 
@@ -341,7 +349,7 @@ def assert_every_file_parses_and_lints(project: Path) -> None:
         if not path.is_file():
             continue
         text = path.read_text(encoding="utf-8")
-        assert not re.search(r"{{|{%|}}|%}", text), f"Jinja left in {path}"
+        assert not jinja_left(path, text), f"Jinja left in {path}"
         if path.suffix == ".toml":
             tomllib.loads(text)
         elif path.suffix in (".yml", ".yaml"):

@@ -13,8 +13,9 @@ from tests.tools import adapt_poetry_to_simple_api, readme_commands, render, sh,
 
 pytestmark = pytest.mark.e2e
 
-# Steps GitHub's runner needs and this machine has already: the manager itself.
-PROVIDED_BY_THE_RUNNER = ("pipx install poetry",)
+# Steps GitHub's runner needs and this machine has already: the manager itself, and poetry's
+# environment on the Python setup-python gives the job (here: the one Python 3.11).
+PROVIDED_BY_THE_RUNNER = ("pipx install poetry", "poetry env use ")
 
 
 def ci_steps(project) -> list[str]:

@@ -16,7 +16,7 @@ import pytest
 import yaml
 
 from extensions.index_model import MANAGERS
-from extensions.project_tools import hook_runner
+from extensions.project_tools import COVERAGE_FLOOR, hook_runner
 from tests.tools import (
     install_as_readme_says,
     installed_version,
@@ -43,8 +43,10 @@ def test_a_cpu_project_works_with_real_torch(tmp_path, real_cpu_index, manager):
         return sh(line, project, PATH=f"{python.parent}{os.pathsep}{tool_env()['PATH']}")
 
     checks, hooks = readme_commands(project, "Test and lint")[:2]
-    for line in checks:  # pytest, ruff, mypy: the type checker passes with the real torch
-        run(line)
+    for line in checks:  # the justfile's test and lint: mypy passes with the real torch
+        output = run(line)
+        if "just test" in line:  # the tests pass and cover the package above the floor
+            assert re.search(rf"Required test coverage of {COVERAGE_FLOOR}(\.0)?% reached", output)
     commit_with_the_hooks_offline(project, manager, hooks, run)
 
     [doctor_line] = readme_commands(project, "Install")[1]

@@ -77,7 +77,8 @@ def test_every_render_is_reviewable(copie, manager, family, extras):
     ]
     assert not any("--upgrade" in run or " -U " in run for run in runs)
     prefix = {"uv": "uv run ", "poetry": "poetry run ", "pip": ""}[manager]
-    assert f"{prefix}mypy" in runs
+    assert f"{prefix}just lint" in runs  # the justfile's lint: ruff and mypy
+    assert f"    {prefix}mypy\n" in (project / "justfile").read_text()
 
     renovate = json.loads((project / "renovate.json").read_text())
     assert renovate["ignoreDeps"] == template_pins(MODEL)
@@ -97,7 +98,7 @@ def test_every_render_is_reviewable(copie, manager, family, extras):
     assert {"mypy", "pre-commit", "pre-commit-hooks", "ruff"} <= set(dev)
     assert pyproject["tool"]["mypy"]["files"] == ["src", "tests"]
     readme = (project / "README.md").read_text()
-    assert f"{prefix}mypy\n" in readme and "renovate.json" in readme
+    assert f"{prefix}just lint " in readme and "renovate.json" in readme
 
 
 def test_the_bot_leaves_torch_its_libraries_and_the_index_only_packages_to_the_template():

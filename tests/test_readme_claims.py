@@ -7,6 +7,7 @@ import re
 
 import pytest
 import yaml
+from packaging.requirements import Requirement
 
 from extensions.index_model import MANAGERS
 from tests.test_render import answers
@@ -37,6 +38,12 @@ def test_what_the_readme_says_ci_checks_is_what_ci_runs(project):
         [install] = [step for step in steps if step.startswith("pip install --require-hashes")]
         assert install.split()[-1] in readme
         assert "pip check" in steps
+        # macOS and Windows install the pinned requirements (the lock holds Linux's files).
+        assert "pinned requirements (the lock holds Linux's files only)" in readme
+        [pinned] = {step for step in steps if step.startswith("pip install -r ")}
+        lines = (project / pinned.split()[-1]).read_text().splitlines()
+        pins = [Requirement(line) for line in lines if line and not line.startswith(("#", "-"))]
+        assert pins and all(str(pin.specifier).startswith("==") for pin in pins)
     else:
         # CI refuses a lock that no longer matches pyproject.toml (run by tests/test_ci.py).
         assert "that the lock matches `pyproject.toml`" in readme

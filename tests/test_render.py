@@ -1,6 +1,7 @@
 """Rendering: every package manager x backend gives the exact files, configured exactly right."""
 
 import ast
+import json
 import re
 import subprocess
 from datetime import UTC, datetime
@@ -11,13 +12,16 @@ import yaml
 
 from extensions.build import build
 from extensions.choices import resolve_backend
+from extensions.commands import commands
 from extensions.configs import extra_name
 from extensions.index_model import CONFLICT_MARKER, MANAGERS, MODEL, family_of
-from tests.tools import BIN, TEMPLATE, load_toml, readme_commands, tool_env
+from extensions.project_tools import COVERAGE_FLOOR
+from tests.tools import BIN, TEMPLATE, jinja_left, load_toml, readme_commands, tool_env
 
 RECOMMENDED = MODEL.recommended
 COMMON_FILES = {
     ".copier-answers.yml",
+    ".devcontainer/devcontainer.json",
     ".dockerignore",
     ".github/workflows/ci.yml",
     ".gitignore",
@@ -25,6 +29,7 @@ COMMON_FILES = {
     "Dockerfile",
     "LICENSE",
     "README.md",
+    "justfile",
     "pyproject.toml",
     "renovate.json",
     "src/demo/__init__.py",
@@ -106,7 +111,7 @@ def test_each_manager_and_backend_renders_a_complete_configured_project(
     for path in project.rglob("*"):
         if path.is_file():
             text = path.read_text()
-            assert not re.search(r"{{|{%|}}|%}", text), f"Jinja left in {path}"
+            assert not jinja_left(path, text), f"Jinja left in {path}"
             # What the project's pre-commit hooks check (they clone from GitHub: not here).
             assert text.endswith("\n") and not text.endswith("\n\n"), f"end of file: {path}"
             assert not re.search(r"[ \t]$", text, flags=re.M), f"trailing whitespace: {path}"
@@ -235,9 +240,8 @@ def test_ci_of_an_accelerator_project_installs_the_cpu_build_from_the_lock(copie
     }[manager]
     assert install in steps
     assert not any("--index-url" in step for step in steps)  # never beside the lock
-    assert any(step.endswith("pytest") for step in steps)
-    assert any(step.endswith("ruff check .") for step in steps)
-    assert any(step.endswith("-m demo.doctor") for step in steps)
+    for task in ("lint", "test", "doctor"):  # the justfile's: ruff and mypy, pytest, the doctor
+        assert any(step.endswith(f"just {task}") for step in steps)
 
 
 def test_libraries_are_pinned_to_the_matching_release(copie):
@@ -460,3 +464,138 @@ def test_both_readmes_install_copier_with_every_extension_the_template_loads(cop
     result = copie.copy(extra_answers=answers("uv", "cpu"))
     readme = " ".join((result.project_dir / "README.md").read_text().split())
     assert line in readme
+
+
+def jsonc(text: str) -> dict:
+    """A JSON-with-comments file (devcontainer.json), its `//` comments outside strings removed."""
+    return json.loads(
+        re.sub(r'"(?:\\.|[^"\\])*"|//[^\n]*', lambda m: m[0] if m[0][0] == '"' else "", text)
+    )
+
+
+def just_recipes(justfile: str) -> dict[str, list[str]]:
+    """A justfile's recipes: name -> its command lines (the indented lines below its header)."""
+    recipes: dict[str, list[str]] = {}
+    for block in re.findall(r"^([a-z][\w-]*)[^\n:]*:\n((?:    .*\n?)+)", justfile, flags=re.M):
+        recipes[block[0]] = [line.strip() for line in block[1].splitlines()]
+    return recipes
+
+
+@pytest.mark.parametrize("manager", MANAGERS)
+@pytest.mark.parametrize("backend", ["cpu", "cuda"])
+@pytest.mark.parametrize("dockerfile", [True, False])
+def test_a_project_is_ready_for_daily_work(copie, manager, backend, dockerfile):
+    """A dev container, a task runner that the README and CI use, coverage with a floor,
+    `[project.scripts]`, CI that pins uv and caches downloads, macOS and Windows jobs, and an
+    image build that keeps its downloads in a cache mount."""
+    result = copie.copy(extra_answers=answers(manager, backend, dockerfile=dockerfile))
+    assert result.exception is None, result.exception
+    project = result.project_dir
+    recorded = yaml.safe_load((project / ".copier-answers.yml").read_text())
+    expected = build(recorded)
+    cmd = commands(manager, "3.11", expected.backends[0])
+
+    container = jsonc((project / ".devcontainer/devcontainer.json").read_text())
+    if dockerfile:
+        assert container["build"] == {"dockerfile": "../Dockerfile", "context": ".."}
+    else:
+        assert container["image"] == "python:3.11-slim"
+    setup = container["postCreateCommand"].split(" && ")
+    assert setup[-len(cmd.install) - 1 : -1] == [line.split("  #")[0] for line in cmd.install]
+    assert setup[-1] == f"{cmd.run}just doctor"
+    if not dockerfile and manager != "pip":  # the manager itself, pinned, on a bare Python
+        assert setup[0] == f"pip install --no-cache-dir {manager}=={MODEL.tools[manager]}"
+    assert container.get("hostRequirements") == ({"gpu": "optional"} if backend != "cpu" else None)
+
+    recipes = just_recipes((project / "justfile").read_text())
+    assert {"install", "test", "lint", "train", "doctor"} <= set(recipes)
+    assert recipes["test"] == [f"{cmd.run}pytest --cov {{{{ args }}}}"]
+    assert recipes["lint"] == [
+        f"{cmd.run}{tool}" for tool in ("ruff check .", "ruff format --check .", "mypy")
+    ]
+    assert recipes["train"] == [f"{cmd.run}demo-train {{{{ args }}}}"]
+    assert recipes["doctor"] == [f"{cmd.run}demo-doctor"]
+    if manager != "pip":  # the README's install, of the backend the recipe's parameter names
+        [install] = recipes["install"]
+        extra = expected.backends[0].extra
+        assert install == cmd.sync.replace(extra, "{{ backend }}") if extra else cmd.sync
+    [tasks] = readme_commands(project, "Test and lint")[:1]
+    assert [line.split("#")[0].strip() for line in tasks] == [
+        f"{cmd.run}just test",
+        f"{cmd.run}just lint",
+        f"{cmd.run}just --list",
+    ]
+
+    pyproject = load_toml(project / "pyproject.toml")
+    assert pyproject["project"]["scripts"] == {
+        "demo-train": "demo.train:main",
+        "demo-doctor": "demo.doctor:main",
+    }
+    dev = pyproject["dependency-groups"]["dev"]
+    assert f"pytest-cov>={MODEL.tools['pytest_cov']}" in dev
+    assert f"rust-just>={MODEL.tools['rust_just']}" in dev
+    assert pyproject["tool"]["coverage"]["report"]["fail_under"] == COVERAGE_FLOOR
+
+    workflow = yaml.safe_load((project / ".github/workflows/ci.yml").read_text())
+    jobs = workflow["jobs"]
+    assert [s["run"] for s in jobs["test"]["steps"] if "just" in s.get("run", "")] == [
+        f"{cmd.run}just {task}" for task in ("lint", "test", "doctor")
+    ]
+    platforms = jobs["platforms"]
+    assert platforms["strategy"]["matrix"]["os"] == ["macos-latest", "windows-latest"]
+    assert platforms["defaults"]["run"]["shell"] == "bash"
+    runs = [s.get("run", "") for s in platforms["steps"]]
+    assert runs[-2:] == [f"{cmd.run}just test", f"{cmd.run}just doctor"]
+    ci = commands(manager, "3.11", expected.ci_backend)
+    # The same lock, the cpu build; pip: the pinned requirements (its lock is Linux's alone).
+    assert (ci.unlocked if manager == "pip" else ci.locked) in " && ".join(runs)
+    for job in jobs.values():
+        setup = {s["uses"].split("@")[0]: s.get("with", {}) for s in job["steps"] if "uses" in s}
+        if manager == "uv":  # pinned, to the Dockerfile's uv
+            assert setup["astral-sh/setup-uv"]["version"] == MODEL.tools["uv"]
+        else:
+            assert setup["actions/setup-python"]["cache"] == manager
+
+    if dockerfile:
+        runs = [
+            line
+            for line in (project / "Dockerfile").read_text().splitlines()
+            if line.startswith("RUN --mount")
+        ]
+        assert len(runs) == 2 and all("--mount=type=cache,target=/root/.cache/" in r for r in runs)
+        if manager == "uv":
+            assert "UV_LINK_MODE=copy" in (project / "Dockerfile").read_text()
+
+
+def test_ci_of_a_project_without_a_cpu_backend_has_no_other_platforms(copie):
+    """A GPU-only project's CI installs its GPU backend: no macOS or Windows job downloads it."""
+    result = copie.copy(extra_answers=answers("uv", "cuda", extra_backends=[]))
+    assert result.exception is None, result.exception
+    workflow = yaml.safe_load((result.project_dir / ".github/workflows/ci.yml").read_text())
+    assert list(workflow["jobs"]) == ["test"]
+
+
+@pytest.mark.parametrize("manager", MANAGERS)
+def test_the_install_task_installs_each_backend_as_the_readme_does(copie, manager):
+    """`just install` (the first backend) and `just install <extra>` for every other backend run
+    the manager's own install of that backend; for pip, its lock and requirements exist."""
+    result = copie.copy(extra_answers=answers(manager, "cuda"))
+    assert result.exception is None, result.exception
+    project = result.project_dir
+    the_build = build(yaml.safe_load((project / ".copier-answers.yml").read_text()))
+    assert len(the_build.backends) > 1
+    for given, backend in zip(
+        ["", *(b.extra for b in the_build.backends[1:])], the_build.backends, strict=True
+    ):
+        dry_run = subprocess.run(
+            [str(BIN / "just"), "--dry-run", "install", *([given] if given else [])],
+            cwd=project,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        lines = dry_run.stderr.splitlines()
+        assert lines == commands(manager, "3.11", backend).sync.split(" && ")
+        if manager == "pip":
+            (project / backend.requirements_file).read_text()  # rendered beside its lock's name
+            assert backend.lock_file in lines[0]

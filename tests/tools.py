@@ -180,3 +180,15 @@ def installed_version(python: Path, distribution: str) -> str:
 
 def load_toml(path: Path) -> dict:
     return tomllib.loads(path.read_text())
+
+
+# What is not Jinja in a rendered file: GitHub's expressions (`${{ matrix.os }}`) anywhere, and
+# just's interpolations (`{{ args }}`) in a justfile.
+NOT_JINJA = re.compile(r"\$\{\{ [\w.-]+ \}\}")
+
+
+def jinja_left(path: Path, text: str) -> bool:
+    """Whether the rendered file at `path` still holds Jinja (`{{`, `{%`)."""
+    if path.name == "justfile":
+        return "{%" in text or "%}" in text
+    return bool(re.search(r"{{|{%|}}|%}", NOT_JINJA.sub("", text)))
