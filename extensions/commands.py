@@ -159,3 +159,61 @@ def _poetry_container_steps(extra: str, version: str) -> ContainerSteps:
         project_files=("README.md",),
         project=sync.format(""),
     )
+
+
+@dataclass(frozen=True)
+class TemplateUpdate:
+    """What a project's template-update script (`.github/template_update.py`) runs: `copier`
+    (Copier pinned, with the template's Jinja extensions, through uvx), then `relock` (the
+    project's manager re-locks; "" where the project has no lock: pip's pinned requirements
+    are rendered by the template), then `checks`, in order, each a shell line in the project's
+    folder: the CI's install of its CPU build from the lock, lint, format, type check, tests,
+    doctor."""
+
+    copier: tuple[str, ...]
+    relock: str
+    checks: tuple[str, ...]
+
+
+# The checks the project's CI runs once its environment is installed, `run`-prefixed.
+CHECKED_TOOLS = ("ruff check .", "ruff format --check .", "mypy", "pytest")
+
+
+def template_update(
+    package_manager: str,
+    python_version: str,
+    backend: configs.Backend | None,
+    package_name: str,
+    *,
+    model: Model = MODEL,
+) -> TemplateUpdate:
+    """The `TemplateUpdate` of a project with `package_manager`, whose CI installs `backend`
+    (its `build.ci_backend`); Copier's and its extensions' versions are the matrix's `tools`.
+    Raises ValueError for another manager."""
+    cmd = commands(package_manager, python_version, backend)
+    copier = (
+        "uvx",
+        "--from",
+        f"copier=={model.tools['copier']}",
+        "--with",
+        f"copier-template-extensions=={model.tools['copier_template_extensions']}",
+        "--with",
+        f"jinja2-time=={model.tools['jinja2_time']}",
+        "copier",
+    )
+    if package_manager == "pip":
+        requirements = backend.requirements_file if backend else "requirements.txt"
+        run = ".venv/bin/"
+        install: tuple[str, ...] = (
+            f"python{python_version} -m venv .venv",
+            f".venv/bin/{PIP_UPGRADE}",
+            f".venv/bin/pip install -r {requirements}",
+            ".venv/bin/pip install -e . --group dev",
+        )
+    else:
+        run = cmd.run
+        install = (*cmd.install[:-1], *cmd.locked.split(" && "))
+    tools = (*CHECKED_TOOLS, f"python -m {package_name}.doctor")
+    return TemplateUpdate(
+        copier=copier, relock=cmd.lock, checks=(*install, *(f"{run}{tool}" for tool in tools))
+    )
