@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from packaging.version import InvalidVersion, Version
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run by path from Copier
 
@@ -45,7 +46,6 @@ from extensions.choices import (  # noqa: E402
 from extensions.drivers import AUTO, detect_backend  # noqa: E402
 from extensions.index_model import CONFLICT_MARKER as CONFLICT_LINE  # noqa: E402
 from extensions.index_model import MODEL, RECOMMENDED, Model, family_of, ordered  # noqa: E402
-from packaging.version import InvalidVersion, Version  # noqa: E402
 
 Answers = dict[str, Any]
 
@@ -238,8 +238,7 @@ def report_conflicts(project: Path) -> int:
         print(
             "Resolve the conflicts, then commit: in each block between <<<<<<< and >>>>>>> keep "
             "your lines, the template's, or both; apply what each .rej file holds by hand, "
-            "then delete it. Files:\n"
-            + "".join(f"  {name}\n" for name in conflicted),
+            "then delete it. Files:\n" + "".join(f"  {name}\n" for name in conflicted),
             file=sys.stderr,
         )
     return 0
@@ -271,10 +270,15 @@ def release_notes(changelog: str, start: str, end: str) -> str:
 def print_release_notes(changelog: Path, start: str, end: str) -> int:
     """The `release-notes` migration: print the notes between the two releases, framed by
     NOTES_START and NOTES_END (the project's template-update script reads them between
-    these lines), or nothing when there are none; always 0."""
+    these lines), or that there are none; always 0."""
     notes = release_notes(changelog.read_text(encoding="utf-8"), start, end)
     if notes:
         print(NOTES_START.format(start=start, end=end), notes, NOTES_END, sep="\n", file=sys.stderr)
+    else:
+        print(
+            f"The template's CHANGELOG.md has no entries after {start} up to {end}.",
+            file=sys.stderr,
+        )
     return 0
 
 

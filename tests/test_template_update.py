@@ -6,6 +6,7 @@ run changes nothing; a team edit on a line X+1 also changes is named as a confli
 
 from __future__ import annotations
 
+import ast
 import subprocess
 from pathlib import Path
 
@@ -16,9 +17,12 @@ from packaging.requirements import Requirement
 from packaging.version import Version
 
 from extensions.index_model import MANAGERS, MODEL
+from extensions.migrate import release_notes
+from extensions.project_tools import load_actions
 from tests.pytorch_index import REAL_TORCH
+from tests.test_hygiene import USES
 from tests.test_update import TemplateRepo, git
-from tests.tools import BIN, adapt_poetry_to_simple_api, readme_commands, sh
+from tests.tools import BIN, TEMPLATE, adapt_poetry_to_simple_api, readme_commands, render, sh
 
 PYTHON = "3.11"  # the real CPU wheel's
 NEW_TORCH = str(Requirement(REAL_TORCH).specifier).lstrip("=").split("+")[0]
@@ -157,3 +161,59 @@ def test_a_plain_update_with_rej_files_names_them_and_ci_refuses_them(tmp_path, 
     git(project, "add", "-A")  # the team commits what the update left
     with pytest.raises(pytest.fail.Exception):
         sh(step, project)
+
+
+@pytest.mark.parametrize("manager", MANAGERS)
+def test_every_render_has_a_weekly_and_on_demand_update_that_writes_only_in_its_job(
+    tmp_path, manager
+):
+    project = render(tmp_path / "demo", project_name="Demo", package_manager=manager)
+    text = (project / ".github/workflows/template-update.yml").read_text()
+    workflow = yaml.safe_load(text)
+
+    assert set(workflow[True]) == {"schedule", "workflow_dispatch"}  # YAML reads `on:` as True
+    assert workflow[True]["schedule"][0]["cron"]
+    assert "pull_request_target" not in text
+    assert workflow["permissions"] == {"contents": "read"}
+    [job] = workflow["jobs"].values()
+    assert job["permissions"] == {
+        "contents": "write",
+        "pull-requests": "write",
+        "actions": "write",  # starts CI on the branch: its own pull request starts none
+    }
+    pins = {action.name: action for action in load_actions().values()}
+    for use in USES.finditer(text):
+        action = pins[use["action"]]
+        assert (use["ref"], use["comment"].strip()) == (action.commit, f"# {action.version}")
+    steps = job["steps"]
+    checkout = next(step for step in steps if step.get("uses", "").startswith("actions/checkout"))
+    assert checkout["with"]["persist-credentials"] is False  # the token reaches `git push` only
+    runs = [step["run"] for step in steps if "run" in step]
+    assert any(run.startswith(readme_update_line(project)) for run in runs)
+    [push] = [run for run in runs if "git push" in run]
+    assert "gh pr create" in push and "gh workflow run ci.yml --ref template-update" in push
+    ci = yaml.safe_load((project / ".github/workflows/ci.yml").read_text())
+    assert "workflow_dispatch" in ci[True]
+
+    # The script it runs: Copier pinned as the model says, the manager's lock, CI's checks.
+    script = (project / ".github/template_update.py").read_text()
+    for tool in ("copier", "copier-template-extensions", "jinja2-time"):
+        assert f'"{tool}=={MODEL.tools[tool.replace("-", "_")]}"' in script
+    ci_runs = " ".join(step.get("run", "") for step in ci["jobs"]["test"]["steps"])
+    checks = ast.literal_eval(script.split("CHECKS = ", 1)[1].split("\n)\n", 1)[0] + "\n)")
+    for tool in ("ruff check .", "ruff format --check .", "mypy", "pytest", "demo.doctor"):
+        assert any(line.endswith(tool) for line in checks) and tool in ci_runs
+    assert f'RELOCK = "{LOCK[manager]}"' in script
+
+
+def test_the_release_notes_are_the_changelogs_entries_between_two_releases():
+    changelog = (TEMPLATE / "CHANGELOG.md").read_text()
+    releases = [line.split()[1] for line in changelog.splitlines() if line.startswith("## 1.")]
+    newest, previous, older = releases[:3]
+
+    notes = release_notes(changelog, older, newest)
+
+    assert notes.startswith(f"## {newest} ")
+    assert f"\n## {previous} " in notes
+    assert f"## {older}" not in notes and "## Unreleased" not in notes
+    assert release_notes(changelog, newest, newest) == ""
