@@ -191,7 +191,22 @@ def template_update(
     (its `build.ci_backend`); Copier's and its extensions' versions are the matrix's `tools`.
     Raises ValueError for another manager."""
     cmd = commands(package_manager, python_version, backend)
-    copier = (
+    if package_manager == "pip":
+        run, install = ".venv/bin/", _pip_venv_install(python_version, backend)
+    else:
+        run, install = cmd.run, (*cmd.install[:-1], *cmd.locked.split(" && "))
+    tools = (*CHECKED_TOOLS, f"python -m {package_name}.doctor")
+    return TemplateUpdate(
+        copier=pinned_copier(model),
+        relock=cmd.lock,
+        checks=(*install, *(f"{run}{tool}" for tool in tools)),
+    )
+
+
+def pinned_copier(model: Model = MODEL) -> tuple[str, ...]:
+    """The command that runs Copier at the matrix's `tools` version, with the Jinja extensions
+    this template loads, through uvx."""
+    return (
         "uvx",
         "--from",
         f"copier=={model.tools['copier']}",
@@ -201,19 +216,15 @@ def template_update(
         f"jinja2-time=={model.tools['jinja2_time']}",
         "copier",
     )
-    if package_manager == "pip":
-        requirements = backend.requirements_file if backend else "requirements.txt"
-        run = ".venv/bin/"
-        install: tuple[str, ...] = (
-            f"python{python_version} -m venv .venv",
-            f".venv/bin/{PIP_UPGRADE}",
-            f".venv/bin/pip install -r {requirements}",
-            ".venv/bin/pip install -e . --group dev",
-        )
-    else:
-        run = cmd.run
-        install = (*cmd.install[:-1], *cmd.locked.split(" && "))
-    tools = (*CHECKED_TOOLS, f"python -m {package_name}.doctor")
-    return TemplateUpdate(
-        copier=copier, relock=cmd.lock, checks=(*install, *(f"{run}{tool}" for tool in tools))
+
+
+def _pip_venv_install(python_version: str, backend: configs.Backend | None) -> tuple[str, ...]:
+    """A pip project's install into `.venv` as CI does it, each line runnable on its own (no
+    activation): the backend's pinned requirements, then the project and its dev tools."""
+    requirements = backend.requirements_file if backend else "requirements.txt"
+    return (
+        f"python{python_version} -m venv .venv",
+        f".venv/bin/{PIP_UPGRADE}",
+        f".venv/bin/pip install -r {requirements}",
+        ".venv/bin/pip install -e . --group dev",
     )

@@ -45,7 +45,7 @@ CHECKS = (
 )
 ANSWERS = Path(".copier-answers.yml")
 # The template's after-update migration prints its release notes between these lines.
-NOTES = re.compile(
+RELEASE_NOTES = re.compile(
     r"^Release notes of the template, .*?\n(.*?)\nEnd of the release notes\.$",
     re.M | re.S,
 )
@@ -165,7 +165,7 @@ def main(argv: list[str]) -> int:
     if RELOCK and (relock := run(RELOCK)).returncode:
         print(relock.stdout, relock.stderr, f"`{RELOCK}` failed: fix it, then rerun.", sep="\n")
         return 1
-    notes = NOTES.search(update.stderr)
+    notes = RELEASE_NOTES.search(update.stderr)
     conflicted = conflicts()
     checks = [] if args.no_checks else run_checks()
     text = report(
