@@ -33,7 +33,8 @@ def requires_python(python_version: str, libraries: Iterable[Library]) -> str:
     """`requires-python` of a project on `python_version` ("3.14") with torch and these
     libraries: `==3.14.*`, less the patch releases a library's Requires-Python excludes
     (torchvision 0.26-0.29: `!=3.14.1`). Poetry's solver crashes on a project range wider
-    than its dependencies' (NOTES: poetry with `==3.14.*` and `!=3.14.1`)."""
+    than its dependencies' (an `AssertionError` in its `version_solver.py` with `==3.14.*` and
+    torchvision's `!=3.14.1`, reproduced with poetry 2.2; uv and pip accept it)."""
     specifiers = [f"=={python_version}.*"]
     for library in libraries:
         for spec in library.requires_python:

@@ -15,7 +15,8 @@ from urllib.parse import urlsplit
 from packaging.utils import canonicalize_name
 
 from extensions.answers import toml_string
-from extensions.index_model import CPU, PYPI, Plan, all_of, family_of, index_url
+from extensions.index_model import CPU, PYPI, Plan, family_of, index_url
+from extensions.platforms import all_of
 
 POETRY_PYPI = "PyPI"  # poetry's own name for its default source
 

@@ -12,6 +12,9 @@ Maintainers' tooling (`maintainers/`): never loaded by a render.
 - retries: a transient fault (HTTP 429 and 5xx, a refused or reset connection, a timeout, a
   body shorter than its Content-Length) is retried `ATTEMPTS` times in all, with a backoff
   (`BACKOFF_S`, doubling) that never runs past the deadline;
+- a size cap: a body over `MAX_BODY_BYTES` (or the cap the `deadline` sets) is refused as soon
+  as its Content-Length says so, or else as soon as that many bytes have arrived: a `FetchError`
+  naming the URL, never a run that holds (and then parses) whatever a mirror sends;
 - redirects are followed on the same scheme, host and port only: a redirect to another host is
   refused (a mirror that hands its reader to someone else is named, never followed silently);
 - every fault is a `FetchError` (`NotFound` for 403/404, which S3-backed indexes answer for a
@@ -21,6 +24,7 @@ Maintainers' tooling (`maintainers/`): never loaded by a render.
 from __future__ import annotations
 
 import contextvars
+import math
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -40,6 +44,17 @@ BACKOFF_S = 0.5
 TRANSIENT_STATUS = frozenset({429, 500, 502, 503, 504})
 MAX_REDIRECTS = 5
 READERS = 8  # requests in flight at once (`in_parallel`)
+# The most one response may hold. The biggest pages a refresh reads are a few MB: PyPI's torch
+# page lists 987 files in 0.42 MB (PEP 691 JSON; 0.32 MB as HTML; read 2026-12-07), and the
+# PyTorch index writes one ~410-byte line per wheel (pytorch/test-infra
+# s3_management/manage.py, `to_simple_package_html`: href with #sha256, data-dist-info-metadata
+# and data-core-metadata digests), so its per-variant torch pages (hundreds of wheels) stay under
+# 1 MB, and a page of every torch wheel it serves is, by our estimate (~110 wheels per release
+# for ~45 releases), about 2 MB. 16 MB leaves room for 40,000 wheels on one page; the whole nightly
+# tree held 128,281 files of every package together (pytorch/test-infra#5673, 2024-09-16), a
+# tree no page of a release index lists. A body over it is refused (`deadline(max_bytes=...)`,
+# the refresh's `--max-page-mb`, to raise it for a mirror that really serves more).
+MAX_BODY_BYTES = 16 * 1024 * 1024
 T = TypeVar("T")
 R = TypeVar("R")
 
@@ -73,12 +88,17 @@ class _Run:
     ends: float  # time.monotonic() when the deadline passes
     seconds: float
     client: httpx.Client
+    max_bytes: int = MAX_BODY_BYTES
 
     def left(self, url: str) -> float:
         """Seconds left; a FetchError when none are."""
+        return self.remaining(f"before {url} was read")
+
+    def remaining(self, doing: str) -> float:
+        """Seconds left; a FetchError (the deadline passed `doing`) when none are."""
         left = self.ends - time.monotonic()
         if left <= 0:
-            raise FetchError(f"the {self.seconds:g} s deadline passed before {url} was read")
+            raise FetchError(f"the {self.seconds:g} s deadline passed {doing}")
         return left
 
 
@@ -86,14 +106,24 @@ _RUN: ContextVar[_Run | None] = ContextVar("fetch_run", default=None)
 
 
 @contextmanager
-def deadline(seconds: float) -> Iterator[None]:
-    """Every `get` inside shares one deadline (and one connection pool)."""
+def deadline(seconds: float, max_bytes: int = MAX_BODY_BYTES) -> Iterator[None]:
+    """Every `get` inside shares one deadline (and one connection pool); each response may hold
+    at most `max_bytes`. The work between reads checks the same deadline (`in_time`)."""
     with httpx.Client(follow_redirects=False) as client:
-        token = _RUN.set(_Run(time.monotonic() + seconds, seconds, client))
+        token = _RUN.set(_Run(time.monotonic() + seconds, seconds, client, max_bytes))
         try:
             yield
         finally:
             _RUN.reset(token)
+
+
+def in_time(doing: str) -> None:
+    """For work between reads (parsing a page, going through its rows): a FetchError when the
+    current deadline has passed, saying it passed `doing` ("while parsing URL"). Outside a
+    `deadline`, nothing."""
+    run = _RUN.get()
+    if run is not None:
+        run.remaining(doing)
 
 
 def in_parallel(function: Callable[[T], R], items: Iterable[T]) -> list[R]:
@@ -151,9 +181,12 @@ def _once(run: _Run, url: str, headers: dict[str, str]) -> Response:
     try:
         with run.client.stream("GET", url, headers=headers, timeout=timeout) as response:
             _check_status(url, response)
+            _check_declared_size(run, url, response)
             body = bytearray()
             for chunk in response.iter_bytes():
                 body += chunk
+                if len(body) > run.max_bytes:
+                    raise FetchError(_oversized(run, url, f"sent more than {run.max_bytes} bytes"))
                 if time.monotonic() > run.ends:
                     raise FetchError(
                         f"{url} sent {len(body)} bytes in the {run.seconds:g} s deadline and "
@@ -168,6 +201,23 @@ def _once(run: _Run, url: str, headers: dict[str, str]) -> Response:
         raise _Transient(f"{url} answered a broken or truncated response: {error}") from error
     except httpx.TransportError as error:
         raise _Transient(f"cannot reach {url}: {error}") from error
+
+
+def _check_declared_size(run: _Run, url: str, response: httpx.Response) -> None:
+    """A Content-Length over the cap: refused before a byte of the body is read."""
+    declared = response.headers.get("Content-Length", "")
+    if declared.isdigit() and int(declared) > run.max_bytes:
+        raise FetchError(_oversized(run, url, f"declares {declared} bytes", int(declared)))
+
+
+def _oversized(run: _Run, url: str, what: str, size: int = 0) -> str:
+    """Why a body is refused, and a cap that would hold it (twice this one, or its size)."""
+    cap = run.max_bytes / 2**20
+    enough = max(2 * cap, math.ceil(size / 2**20))
+    return (
+        f"{url} {what}, over the {cap:g} MB cap on one response: not read. No index page is "
+        f"that large; if this one really is, raise the cap (--max-page-mb {enough:g})"
+    )
 
 
 def _check_status(url: str, response: httpx.Response) -> None:

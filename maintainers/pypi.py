@@ -7,10 +7,12 @@ Maintainers' tooling (`maintainers/`): never loaded by a render; it reads the mo
     python -m maintainers.pypi 2.15.0 2.14.1 --library "torchvision>=0.28"
     python -m maintainers.pypi --pypi-url URL 2.15.0    # another index (default: pip's)
 
-It reads a project's file list (PEP 691 JSON, or PEP 503 HTML where an index offers only that,
-both parsed by pypi-simple) and a wheel's METADATA without downloading the wheel: the index's
-PEP 658 `.metadata` file when it offers one, else HTTP range reads of the zip's end, its central
-directory and the METADATA member (the whole wheel only when the server ignores `Range`). From
+It reads a project's file list (PEP 691 JSON parsed by pypi-simple, or PEP 503 HTML where an
+index offers only that, read by `page_links`: one pass, linear in the page, within the run's
+deadline; see there why not pypi-simple's BeautifulSoup reader) and a wheel's METADATA without
+downloading the wheel: the index's PEP 658 `.metadata` file when it offers one, else HTTP range
+reads of the zip's end, its central directory and the METADATA member (the whole wheel only when
+the server ignores `Range`, within `fetch`'s cap on a response). From
 those it derives, per torch release, the CPython versions and platforms with wheels,
 Requires-Python, PyPI's default build per platform (the CUDA version its Requires-Dist pins) and
 the triton requirement; per library release, Requires-Python and the torch requirement, and from
@@ -23,15 +25,18 @@ retries with backoff, no cross-host redirect.
 from __future__ import annotations
 
 import argparse
+import codecs
+import email.message
 import hashlib
 import io
 import json
 import os
 import sys
 import zipfile
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
+from html.parser import HTMLParser
 from urllib.parse import unquote, urlsplit
 
 import yaml
@@ -47,8 +52,9 @@ from packaging.utils import (
     parse_wheel_filename,
 )
 from packaging.version import InvalidVersion, Version
-from pypi_simple import DistributionPackage, ProjectPage
+from pypi_simple import DistributionPackage, Link, ProjectPage
 from pypi_simple.errors import UnsupportedRepoVersionError
+from pypi_simple.util import basejoin, check_repo_version
 
 from extensions.index_model import LIBRARY_NAMES, VARIANT_PREFIXES
 from maintainers import fetch
@@ -77,6 +83,9 @@ SYSTEMS = {
 # Requirements that name the CUDA runtime a torch wheel is built for.
 CUDA_RUNTIMES = ("cuda-toolkit", "nvidia-cuda-runtime")
 STATING_OPERATORS = ("==", "===", "~=", ">=")
+# An HTML page is parsed this many characters at a time, the deadline checked between them.
+PARSE_CHUNK = 256 * 1024
+MAX_LINK_TEXT = 1024  # characters of an anchor's text kept (a file name is under 200)
 
 
 # Every fault is a PyPIError (NotFound: no such page): the HTTP layer's, with its message.
@@ -114,9 +123,17 @@ class Wheel:
 
 
 def wheels(index_url: str, project: str) -> list[Wheel]:
-    """The wheels an index lists for a project, in the listing's order. Raises PyPIError."""
+    """The wheels an index lists for a project, in the listing's order, the run's deadline
+    checked between rows. Raises PyPIError."""
     url, page = _project_page(index_url, project)
-    listed = [_wheel(url, p) for p in page.packages if _filename(p).endswith(".whl")]
+    # Each row let go once read: a big page's rows and its wheels are never all held at once.
+    rows, listed = page.packages[::-1], []
+    page.packages.clear()
+    while rows:
+        fetch.in_time(f"while reading the rows of {url}")
+        package = rows.pop()
+        if _filename(package).endswith(".whl"):
+            listed.append(_wheel(url, package))
     if not listed:
         raise PyPIError(f"{url} lists no wheels of {project}")
     return listed
@@ -161,10 +178,107 @@ def _project_page(index_url: str, project: str) -> tuple[str, ProjectPage]:
             first = str(error).splitlines()[0]
             raise PyPIError(f"{url} is not a PEP 691 project page: {first}") from error
     if response.content_type in HTML_TYPES:
-        return url, ProjectPage.from_html(project, response.body, response.url)
+        packages: list[DistributionPackage] = []
+        page = page_links(url, response, lambda link: packages.append(_package(link, project)))
+        return url, ProjectPage(project, packages, page.repository_version, last_serial=None)
     raise PyPIError(
         f"{url} is not a package index page (Content-Type: {response.content_type or 'none'})"
     )
+
+
+@dataclass
+class HTMLPage:
+    """What `page_links` reads from a PEP 503 page."""
+
+    links: list[Link] = field(default_factory=list)
+    repository_version: str | None = None
+
+
+class _LinkParser(HTMLParser):
+    """The anchors of a page as they come: an `<a>` still open when the next one starts ends
+    there (as HTML's own parsing rules end it), its text capped at MAX_LINK_TEXT."""
+
+    def __init__(self, base_url: str, each: Callable[[Link], None] | None):
+        super().__init__(convert_charrefs=True)
+        self.base_url, self.base_seen = base_url, False
+        self.page = HTMLPage()
+        self.each = each or self.page.links.append
+        self.anchor: dict[str, str] | None = None
+        self.text: list[str] = []
+        self.text_size = 0
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        values = {key: value or "" for key, value in attrs}
+        if tag == "a":
+            self.end_anchor()
+            self.anchor = values
+        elif tag == "base" and "href" in values and not self.base_seen:
+            self.base_url, self.base_seen = basejoin(self.base_url, values["href"]), True
+        elif tag == "meta" and values.get("name") == "pypi:repository-version":
+            self.page.repository_version = values.get("content")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "a":
+            self.end_anchor()
+
+    def handle_data(self, data: str) -> None:
+        if self.anchor is not None and self.text_size < MAX_LINK_TEXT:
+            self.text.append(data)
+            self.text_size += len(data)
+
+    def end_anchor(self) -> None:
+        anchor, self.anchor = self.anchor, None
+        text = "".join(self.text)[:MAX_LINK_TEXT].strip()
+        self.text, self.text_size = [], 0
+        if anchor is not None and "href" in anchor:
+            url = basejoin(self.base_url, anchor["href"])
+            self.each(Link(text=text, url=url, attrs=dict(anchor)))
+
+
+def page_links(
+    url: str, response: fetch.Response, each: Callable[[Link], None] | None = None
+) -> HTMLPage:
+    """The links of a PEP 503 HTML page (an index root or a project's file list), read in one
+    pass with the standard library's tokenizer, `PARSE_CHUNK` bytes at a time, the run's
+    deadline checked between them; with `each`, each link is handed to it as it is read
+    instead of being kept in the page. Raises PyPIError (the deadline, an unsupported
+    repository version).
+
+    Why not pypi-simple's `from_html`: it builds BeautifulSoup's whole tree of the page (some
+    15 times the page in memory: 400 MB and 14 s for a 26 MB page), and an anchor left open
+    nests every later one inside it, each link's text then being the text of all that follow:
+    time and memory grow with the square of the page (4,000 such links: 11 s, 390 MB)."""
+    parser = _LinkParser(response.url, each)
+    decoder = codecs.getincrementaldecoder(_charset(response.headers))(errors="replace")
+    body = memoryview(response.body)
+    for start in range(0, len(body), PARSE_CHUNK):
+        fetch.in_time(f"while parsing {url}")
+        parser.feed(decoder.decode(body[start : start + PARSE_CHUNK]))
+    parser.feed(decoder.decode(b"", final=True))
+    parser.close()
+    parser.end_anchor()
+    if parser.page.repository_version is not None:
+        try:
+            check_repo_version(parser.page.repository_version)
+        except UnsupportedRepoVersionError as error:
+            raise PyPIError(f"{url}: {error}") from error
+    return parser.page
+
+
+def _charset(headers: Mapping[str, str]) -> str:
+    """The Content-Type's charset when Python knows it, else UTF-8 (PEP 503 pages are)."""
+    message = email.message.Message()
+    message["Content-Type"] = headers.get("Content-Type", "")
+    charset = message.get_content_charset() or "utf-8"
+    try:
+        codecs.lookup(charset)
+    except LookupError:
+        return "utf-8"
+    return charset
+
+
+def _package(link: Link, project: str) -> DistributionPackage:
+    return DistributionPackage.from_link(link, project)
 
 
 def _filename(package: DistributionPackage) -> str:
@@ -586,12 +700,18 @@ def library_releases(
     """Requires-Python and the torch requirement of each release (in `versions`), oldest first;
     one METADATA read per release."""
     listing = listing if listing is not None else wheels(index_url, project)
-    chosen = sorted({w.version for w in listing if versions is None or w.version in versions})
-    return fetch.in_parallel(lambda version: _library_release(project, listing, version), chosen)
+    by_version: dict[Version, list[Wheel]] = {}
+    for wheel in listing:
+        if versions is None or wheel.version in versions:
+            by_version.setdefault(wheel.version, []).append(wheel)
+    return fetch.in_parallel(
+        lambda version: _library_release(project, by_version[version], version),
+        sorted(by_version),
+    )
 
 
-def _library_release(project: str, listing: list[Wheel], version: Version) -> LibraryRelease:
-    files = [w for w in listing if w.version == version]
+def _library_release(project: str, files: list[Wheel], version: Version) -> LibraryRelease:
+    """One release of a library from its wheels (`files`, all of `version`)."""
     wheel = _representative(files)
     meta = metadata(wheel)
     platform = next((p for p in sorted(wheel.platforms) if p in ENVIRONMENTS), "linux-x86_64")

@@ -7,7 +7,8 @@ Maintainers' tooling (`maintainers/`): never loaded by a render; it reads the mo
     python -m maintainers.refresh --check               # change nothing: print drift, exit 1 on any
     python -m maintainers.refresh --recommend torch=2.15.0 --recommend cuda=cu132
     python -m maintainers.refresh --table               # only regenerate the docs' matrix table
-    python -m maintainers.refresh --check --deadline 300  # give up reading after 300 s
+    python -m maintainers.refresh --check --deadline 300  # give up after 300 s, parsing included
+    python -m maintainers.refresh --check --max-page-mb 32  # a mirror with pages over 16 MB
 
 Exit codes: 0 up to date (or written), 1 drift (`--check`), 2 fault, 3 incomplete.
 
@@ -45,14 +46,15 @@ the index-only dependencies) that is drift, reported, and corrected by hand. A n
 the index facts the sources show (platforms, PyPI's builds, the index-only dependencies).
 
 Nothing is written unless both sources were read in full. A source that cannot be read (no
-answer, HTTP errors after `fetch`'s retries, the run's deadline, a truncated body, a redirect to
-another host, a page that lists no wheels) leaves the run incomplete: the drift the other
-source proves is reported, with the source not read and what only it could tell (exit 3). A
-refusal (a variant or release the matrix offers that the index no longer serves, a root
-without `cpu/`, a bad `--recommend`, neither source readable) is a RefreshError (exit 2). New
-releases of torch and of each library are drift even when no row can offer them yet, with why
-(`unpaired_libraries`). The files are rewritten by ruamel.yaml's round trip (`yaml_text`):
-comments and the blocks refresh does not own stay as they are, whatever their wording.
+answer, HTTP errors after `fetch`'s retries, the run's deadline, a truncated body, a response
+over `fetch`'s size cap, a redirect to another host, a page that lists no wheels) leaves the
+run incomplete: the drift the other source proves is reported, with the source not read and
+what only it could tell (exit 3). A refusal (a variant or release the matrix offers that the
+index no longer serves, a root without `cpu/`, a bad `--recommend`, neither source readable)
+is a RefreshError (exit 2). New releases of torch and of each library are drift even when no
+row can offer them yet, with why (`unpaired_libraries`). The files are rewritten by
+ruamel.yaml's round trip (`yaml_text`): comments and the blocks refresh does not own stay as
+they are, whatever their wording.
 """
 
 from __future__ import annotations
@@ -71,7 +73,6 @@ from packaging.requirements import Requirement
 from packaging.specifiers import SpecifierSet
 from packaging.utils import canonicalize_name
 from packaging.version import Version
-from pypi_simple import IndexPage
 
 from extensions.index_model import (
     FACTS_PATH,
@@ -140,7 +141,8 @@ class IndexView:
 
     variants: list[str]
     served: dict[str, dict[str, dict[Version, dict[str, str]]]] = field(default_factory=dict)
-    torch_wheels: dict[str, list[pypi.Wheel]] = field(default_factory=dict)  # variant -> listing
+    # variant -> torch release (public version) -> its wheels there
+    torch_wheels: dict[str, dict[Version, list[pypi.Wheel]]] = field(default_factory=dict)
 
     def platforms(self, variant: str, package: str, version: str | Version) -> dict[str, str]:
         return self.served.get(variant, {}).get(package, {}).get(Version(str(version)), {})
@@ -150,8 +152,8 @@ def root_variants(index_url: str) -> list[str]:
     """The variants the index root lists. Raises PyPIError (unreadable), RefreshError (no
     `cpu/`: not a PyTorch index)."""
     url = f"{index_url.rstrip('/')}/"
-    page = IndexPage.from_html(fetch.get(url, {"Accept": "text/html"}).body)
-    names = {name.strip("/") for name in page.projects}
+    page = pypi.page_links(url, fetch.get(url, {"Accept": "text/html"}))
+    names = {link.text.strip("/") for link in page.links}
     variants = sorted((n for n in names if is_variant(n)), key=Variant.parse)
     if "cpu" not in variants:
         raise RefreshError(
@@ -180,11 +182,20 @@ def read_index(index_url: str, variants: list[str] | None, needed: set[str]) -> 
     pairs = [(variant, package) for variant in listed for package in PACKAGES]
     pages = fetch.in_parallel(lambda pair: variant_page(index_url, *pair), pairs)
     for (variant, package), files in zip(pairs, pages, strict=True):
+        fetch.in_time(f"while going through {variant}'s {package} wheels")
         if package == "torch" and files is not None:
-            view.torch_wheels[variant] = files
+            view.torch_wheels[variant] = by_release(files)
         if files is not None:
             view.served.setdefault(variant, {})[package] = served_by(files)
     return view
+
+
+def by_release(files: list[pypi.Wheel]) -> dict[Version, list[pypi.Wheel]]:
+    """A page's wheels grouped by public version (`2.15.0` for `2.15.0+cu130`), in order."""
+    grouped: dict[Version, list[pypi.Wheel]] = {}
+    for wheel in files:
+        grouped.setdefault(Version(wheel.version.public), []).append(wheel)
+    return grouped
 
 
 def variant_page(index_url: str, variant: str, package: str) -> list[pypi.Wheel] | None:
@@ -275,11 +286,8 @@ def read_index_requires(
     for torch, row in rows.items():
         found[torch] = {}
         for variant in row["variants"]:
-            files = [
-                w
-                for w in view.torch_wheels.get(variant, ())
-                if Version(w.version.public) == Version(torch)
-            ]
+            fetch.in_time(f"while reading torch {torch}'s dependencies on {variant}")
+            files = view.torch_wheels.get(variant, {}).get(Version(torch), [])
             if files:
                 base = f"{index_url.rstrip('/')}/{variant}"
                 needs = index_only(base, pypi_url, files, view, row, on_pypi)
@@ -817,14 +825,16 @@ def refresh(
     variants: list[str] | None = None,
     check: bool = False,
     deadline: float = DEADLINE_S,
+    max_bytes: int = fetch.MAX_BODY_BYTES,
 ) -> Outcome:
-    """Read both sources within `deadline` seconds; rewrite the matrix, the README table and
+    """Read both sources within `deadline` seconds (parsing and the work on what they say
+    included), no response over `max_bytes`; rewrite the matrix, the README table and
     new releases' index facts (or, with `check`, only say what would change). With a source
     unread, say what the other proves and write nothing (`Outcome.unread`). Raises
     RefreshError (a refusal: nothing written, or both sources unread)."""
     files = Files(matrix_path, facts_path, readme_path)
     recommend = recommend or {}
-    with fetch.deadline(deadline):
+    with fetch.deadline(deadline, max_bytes):
         sources = read_sources(index_url, pypi_url, files.matrix, variants)
         if sources.pypi is None and sources.index is None:
             raise RefreshError("neither source could be read: " + "; ".join(sources.unread))
@@ -914,9 +924,18 @@ def partial_outcome(files: Files, sources: Sources) -> Outcome:
 
 def seconds(text: str) -> float:
     """An argparse type: a finite number of seconds above zero."""
+    return _above_zero(text, "seconds")
+
+
+def megabytes(text: str) -> float:
+    """An argparse type: a finite number of MB above zero."""
+    return _above_zero(text, "MB")
+
+
+def _above_zero(text: str, unit: str) -> float:
     value = float(text)
     if not math.isfinite(value) or value <= 0:
-        raise argparse.ArgumentTypeError(f"give a number of seconds above 0, not {text}")
+        raise argparse.ArgumentTypeError(f"give a number of {unit} above 0, not {text}")
     return value
 
 
@@ -969,7 +988,16 @@ def parser() -> argparse.ArgumentParser:
         type=seconds,
         default=DEADLINE_S,
         metavar="SECONDS",
-        help=f"give up reading after this long, all requests together (default {DEADLINE_S:g})",
+        help="give up after this long, all requests and the work on them together "
+        f"(default {DEADLINE_S:g})",
+    )
+    parser.add_argument(
+        "--max-page-mb",
+        type=megabytes,
+        default=fetch.MAX_BODY_BYTES / 2**20,
+        metavar="MB",
+        help="refuse a response larger than this, e.g. an index page "
+        f"(default {fetch.MAX_BODY_BYTES / 2**20:g})",
     )
     return parser
 
@@ -996,6 +1024,7 @@ def run(args: argparse.Namespace) -> Outcome:
         variants=args.variants.split(",") if args.variants else None,
         check=args.check or args.dry_run,
         deadline=args.deadline,
+        max_bytes=int(args.max_page_mb * 2**20),
     )
 
 

@@ -1,5 +1,7 @@
 import shutil
 import tempfile
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -25,6 +27,21 @@ def short_backoff(request, monkeypatch):
     pauses). Tests of the live sources keep the real backoff."""
     if request.node.get_closest_marker("live") is None:
         monkeypatch.setattr(fetch, "BACKOFF_S", fetch.BACKOFF_S / 100)
+
+
+@pytest.fixture
+def slow_step(monkeypatch) -> Callable[[float], None]:
+    """`slow_step(seconds)`, called from a step under test, makes that step take `seconds` as
+    the maintainers' deadline sees it: the clock reads that much later from then on, without
+    the test waiting for it (so a busy machine changes nothing)."""
+    real = time.monotonic
+    passed = [0.0]
+    monkeypatch.setattr(fetch.time, "monotonic", lambda: real() + passed[0])
+
+    def step(seconds: float) -> None:
+        passed[0] += seconds
+
+    return step
 
 
 @pytest.fixture(scope="session")

@@ -10,7 +10,9 @@ the same for every index:
   416; it is never advertised (`Accept-Ranges`), so resolvers download whole files;
 - HEAD as GET without the body;
 - the transport faults a `Response` can carry: a Content-Length longer than the body (a
-  truncated body), a body sent one byte every `drip` seconds (woken when the server stops);
+  truncated body), none at all (`unsized`: the body ends when the connection closes, so only
+  reading it tells its size), a body sent one byte every `drip` seconds (woken when the server
+  stops);
 - a log of every request (`Content.requests`: path, Range header, status) and of the bytes
   sent per path (`Content.served`), so a test can tell a range read from a download.
 
@@ -36,7 +38,8 @@ from urllib.parse import unquote
 class Response:
     """What the server sends for a path: status, body, content type; `ranges`: the body is a
     file that honours Range; `length`: the Content-Length to declare instead of the body's (a
-    truncated body); `drip`: seconds to wait before each byte of the body (a trickle)."""
+    truncated body); `unsized`: no Content-Length; `drip`: seconds to wait before each byte of
+    the body (a trickle)."""
 
     status: int
     body: bytes = b""
@@ -44,6 +47,7 @@ class Response:
     ranges: bool = False
     headers: tuple[tuple[str, str], ...] = ()  # more headers (`WWW-Authenticate`, `Location`)
     length: int | None = None
+    unsized: bool = False
     drip: float = 0.0
 
 
@@ -140,7 +144,8 @@ def _handler(content: Content, stopping: threading.Event) -> type[BaseHTTPReques
             self.send_response(response.status)
             self.send_header("Content-Type", response.content_type)
             length = len(response.body) if response.length is None else response.length
-            self.send_header("Content-Length", str(length))
+            if not response.unsized:  # else HTTP/1.0: the body ends when the connection closes
+                self.send_header("Content-Length", str(length))
             for key, value in [*headers.items(), *response.headers]:
                 self.send_header(key, value)
             self.end_headers()

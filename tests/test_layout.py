@@ -90,3 +90,13 @@ def test_the_render_time_modules_import_one_another_one_way():
         ready = {name for name, imports in graph.items() if name not in done and imports <= done}
         assert ready, f"an import cycle among {sorted(set(graph) - done)}"
         done |= ready
+
+
+def test_no_render_time_module_is_over_500_lines():
+    """A module Copier loads stays readable whole: one concern, under 500 lines; a longer one
+    is split by concern (as `torch_matrix.py` was into choices, commands, launch, drivers,
+    build and the Copier hooks)."""
+    modules = sorted((TEMPLATE / "extensions").glob("*.py"))
+    assert len(modules) > 5
+    lengths = {path.name: len(path.read_text(encoding="utf-8").splitlines()) for path in modules}
+    assert {name: n for name, n in lengths.items() if n > 500} == {}

@@ -4,6 +4,7 @@ the library release that pairs with a torch release. Against a stand-in PyPI on 
 
 import socket
 import zipfile
+from email.message import Message
 
 import pytest
 import yaml
@@ -12,7 +13,7 @@ from packaging.specifiers import SpecifierSet
 from packaging.tags import Tag
 from packaging.version import Version
 
-from maintainers import pypi
+from maintainers import fetch, pypi
 from tests.pypi_stand_in import (
     LINUX_ARM,
     LINUX_X86,
@@ -143,6 +144,64 @@ def test_an_html_anchor_without_text_is_named_by_its_link():
         (wheel,) = pypi.wheels(index.url, "torch")
     assert wheel.filename == "torch-2.13.0+cpu-cp312-cp312-win_amd64.whl"
     assert wheel.version == Version("2.13.0+cpu")
+
+
+def test_an_anchor_left_open_ends_where_the_next_one_begins():
+    """As HTML's parsing rules say: each file keeps its own name and attributes (read in one
+    pass: pypi-simple's BeautifulSoup reader nests each such anchor in the one before, its text
+    then all the text after it)."""
+    names = [f"torch-2.13.0+cpu-cp3{minor}-cp3{minor}-win_amd64.whl" for minor in (11, 12, 13)]
+    anchors = [
+        f'<a href="{name.replace("+", "%2B")}" data-requires-python="&gt;=3.{minor}">{name}<br>'
+        for name, minor in zip(names, (11, 12, 13), strict=True)
+    ]
+    page = f'<html><head><base href="/files/"></head><body>{"".join(anchors)}'.encode()
+    with serve(*TORCH) as index:
+        index.content.faults["/simple/torch/"] = Response(200, page)
+        found = pypi.wheels(index.url, "torch")
+    assert [w.filename for w in found] == names
+    assert [str(w.requires_python) for w in found] == [">=3.11", ">=3.12", ">=3.13"]
+    assert found[0].url == index.url.replace("/simple/", "/files/") + names[0].replace("+", "%2B")
+
+
+@pytest.mark.parametrize("json", [True, False], ids=["PEP 691", "PEP 503"])
+def test_the_deadline_passing_while_a_listing_is_read_stops_it(json, monkeypatch, slow_step):
+    """A slow step between two rows of a page: the deadline, not the page's length, ends it."""
+    wheel = pypi._wheel
+
+    def slow_wheel(page_url, package):
+        slow_step(3600)
+        return wheel(page_url, package)
+
+    monkeypatch.setattr(pypi, "_wheel", slow_wheel)
+    with (
+        serve(*TORCH, json=json) as index,
+        fetch.deadline(60),
+        pytest.raises(pypi.PyPIError) as stopped,
+    ):
+        pypi.wheels(index.url, "torch")
+    assert (
+        str(stopped.value)
+        == f"the 60 s deadline passed while reading the rows of {index.url}torch/"
+    )
+
+
+def test_the_deadline_passing_while_a_page_is_parsed_stops_it(monkeypatch, slow_step):
+    """A page parsed piece by piece (`PARSE_CHUNK`), each piece slow: the deadline ends it."""
+    feed = pypi._LinkParser.feed
+
+    def slow_feed(parser, text):
+        slow_step(3600)
+        feed(parser, text)
+
+    monkeypatch.setattr(pypi._LinkParser, "feed", slow_feed)
+    with serve(*TORCH, json=False) as index, fetch.deadline(60):
+        page = index.content.answer("/simple/torch/", Message()).body
+        padded = page + b" " * pypi.PARSE_CHUNK  # two pieces at least
+        index.content.faults["/simple/torch/"] = Response(200, padded)
+        with pytest.raises(pypi.PyPIError) as stopped:
+            pypi.wheels(index.url, "torch")
+    assert str(stopped.value) == f"the 60 s deadline passed while parsing {index.url}torch/"
 
 
 def test_project_names_are_normalized_and_yanked_files_flagged():
