@@ -271,7 +271,8 @@ def print_release_notes(changelog: Path, start: str, end: str) -> int:
     """The `release-notes` migration: print the notes between the two releases, framed by
     NOTES_START and NOTES_END (the project's template-update script reads them between
     these lines), or that there are none; always 0."""
-    notes = release_notes(changelog.read_text(encoding="utf-8"), start, end)
+    text = changelog.read_text(encoding="utf-8") if changelog.is_file() else ""
+    notes = release_notes(text, start, end)
     if notes:
         print(NOTES_START.format(start=start, end=end), notes, NOTES_END, sep="\n", file=sys.stderr)
     else:
