@@ -18,7 +18,9 @@ RECOMMENDED = MODEL.recommended
 COMMON_FILES = {
     ".copier-answers.yml",
     ".dockerignore",
+    ".github/template_update.py",
     ".github/workflows/ci.yml",
+    ".github/workflows/template-update.yml",
     ".gitignore",
     ".pre-commit-config.yaml",
     "Dockerfile",
