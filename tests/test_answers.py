@@ -19,7 +19,15 @@ from copier.errors import UserMessageError
 from extensions import answers as rules
 from extensions import configs, index_model
 from extensions.copier_hooks import questions
-from tests.tools import BIN, TEMPLATE, install_as_readme_says, readme_commands, render, sh
+from tests.tools import (
+    BIN,
+    TEMPLATE,
+    install_as_readme_says,
+    left_jinja,
+    readme_commands,
+    render,
+    sh,
+)
 
 VALID = {"project_name": "Demo", "torch_version": "2.13.0"}
 
@@ -337,7 +345,7 @@ def assert_every_file_parses_and_lints(project: Path) -> None:
         if not path.is_file():
             continue
         text = path.read_text(encoding="utf-8")
-        assert not re.search(r"{{|{%|}}|%}", text), f"Jinja left in {path}"
+        assert not left_jinja(text), f"Jinja left in {path}"
         if path.suffix == ".toml":
             tomllib.loads(text)
         elif path.suffix in (".yml", ".yaml"):

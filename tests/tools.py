@@ -180,3 +180,12 @@ def installed_version(python: Path, distribution: str) -> str:
 
 def load_toml(path: Path) -> dict:
     return tomllib.loads(path.read_text())
+
+
+# A GitHub Actions expression in a workflow (`${{ github.token }}`): meant, not left Jinja.
+GITHUB_EXPRESSION = r"\$\{\{ [\w.]+ \}\}"
+
+
+def left_jinja(text: str) -> re.Match[str] | None:
+    """The first Jinja delimiter a render left in `text` (GitHub's expressions aside), or None."""
+    return re.search(r"{{|{%|}}|%}", re.sub(GITHUB_EXPRESSION, "", text))
