@@ -240,3 +240,67 @@ def dev_container_setup(
         steps.insert(0, container_steps(package_manager, backend, model=model).setup)
     steps.append(f"{cmd.run}just doctor")
     return " && ".join(step.split("  #")[0] for step in steps)
+
+
+@dataclass(frozen=True)
+class TemplateUpdate:
+    """What a project's template-update script (`.github/template_update.py`) runs: `copier`
+    (Copier pinned, with the template's Jinja extensions, through uvx), then `relock` (the
+    project's manager re-locks every lock of the project: uv's and poetry's one, pip's one per
+    backend), then `checks`, in order, each a shell line in the project's
+    folder: the CI's install of its CPU build from the lock, then CI's tasks (`CI_TASKS`)."""
+
+    copier: tuple[str, ...]
+    relock: tuple[str, ...]
+    checks: tuple[str, ...]
+
+
+# The tasks CI runs once the environment is installed (the justfile's), `run`-prefixed.
+CI_TASKS = ("just lint", "just test", "just doctor")
+
+
+def template_update(
+    package_manager: str,
+    python_version: str,
+    backends: list[configs.Backend],
+    ci_backend: configs.Backend,
+    *,
+    model: Model = MODEL,
+) -> TemplateUpdate:
+    """The `TemplateUpdate` of a project with `package_manager` and these `backends`, whose CI
+    installs `ci_backend` (its `build.ci_backend`); Copier's and its extensions' versions are
+    the matrix's `tools`. Raises ValueError for another manager."""
+    cmd = commands(package_manager, python_version, ci_backend)
+    if package_manager == "pip":
+        run, relock = ". .venv/bin/activate && ", _pip_relock(python_version, backends)
+        install = tuple(f".venv/bin/{line}" for line in cmd.locked.split(" && "))
+    else:
+        run, relock = cmd.run, (cmd.lock,)
+        install = (*cmd.install[:-1], *cmd.locked.split(" && "))
+    return TemplateUpdate(
+        copier=pinned_copier(model),
+        relock=relock,
+        checks=(*install, *(f"{run}{task}" for task in CI_TASKS)),
+    )
+
+
+def pinned_copier(model: Model = MODEL) -> tuple[str, ...]:
+    """The command that runs Copier at the matrix's `tools` version, with the Jinja extensions
+    this template loads, through uvx."""
+    return (
+        "uvx",
+        "--from",
+        f"copier=={model.tools['copier']}",
+        "--with",
+        f"copier-template-extensions=={model.tools['copier_template_extensions']}",
+        "--with",
+        f"jinja2-time=={model.tools['jinja2_time']}",
+        "copier",
+    )
+
+
+def _pip_relock(python_version: str, backends: list[configs.Backend]) -> tuple[str, ...]:
+    """A pip project's re-lock, each line runnable without activation: `.venv` with the pinned
+    pip (26.1+ locks and installs `pylock.toml`), then each backend's `lock.py`."""
+    locks = (f".venv/bin/{commands('pip', python_version, b).lock}" for b in backends)
+    return (f"python{python_version} -m venv .venv", f".venv/bin/{PIP_UPGRADE}", *locks)

@@ -55,7 +55,7 @@ from extensions.choices import (  # noqa: E402
     python_version_choices,
     torch_version_choices,
 )
-from extensions.commands import commands, container_steps  # noqa: E402
+from extensions.commands import commands, container_steps, template_update  # noqa: E402
 from extensions.drivers import (  # noqa: E402
     gpu_fixes,
     machine_offer,
@@ -115,6 +115,7 @@ def jinja_globals() -> dict[str, object]:
         git_author=git_author,
         commands=commands,
         container_steps=container_steps,
+        template_update=template_update,
         minimum_driver=minimum_driver,
         minimum_drivers=minimum_drivers,
         machine_offer=machine_offer,

@@ -11,8 +11,11 @@ migrate.py before-update ANSWERS_FILE DATA_JSON [--default KEY=JSON ...] [--rena
     the command that fits, and nothing is written; Copier would otherwise silently replace it
     by its default. Only when every check passed are the carried answers written.
 migrate.py report-conflicts ANSWERS_FILE
-    After the update: name the files where Copier left conflict markers (it exits 0 even
-    then), and what to do with them.
+    After the update: name the files where Copier left conflict markers or `.rej` files
+    (`--conflict rej`; it exits 0 even then), and what to do with them.
+migrate.py release-notes CHANGELOG VERSION_FROM VERSION_TO
+    After the update: print the entries of the template's CHANGELOG (from the template
+    checkout Copier made) of the releases after VERSION_FROM up to VERSION_TO.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from packaging.version import InvalidVersion, Version
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run by path from Copier
 
@@ -210,7 +214,8 @@ CONFLICT_MARKER = re.compile(CONFLICT_LINE.encode(), flags=re.M)
 
 
 def conflicted_files(project: Path) -> list[str]:
-    """The project's files (tracked, or new and not ignored) that hold conflict markers."""
+    """The project's files (tracked, or new and not ignored) that hold conflict markers, and
+    the `.rej` files `copier update --conflict rej` leaves (untracked, not ignored)."""
     listed = subprocess.run(
         ["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z"],
         cwd=project,
@@ -221,7 +226,8 @@ def conflicted_files(project: Path) -> list[str]:
     return [
         name
         for name in names
-        if (project / name).is_file() and CONFLICT_MARKER.search((project / name).read_bytes())
+        if (project / name).is_file()
+        and (name.endswith(".rej") or CONFLICT_MARKER.search((project / name).read_bytes()))
     ]
 
 
@@ -231,8 +237,47 @@ def report_conflicts(project: Path) -> int:
     if conflicted:
         print(
             "Resolve the conflicts, then commit: in each block between <<<<<<< and >>>>>>> keep "
-            "your lines, the template's, or both. Files:\n"
-            + "".join(f"  {name}\n" for name in conflicted),
+            "your lines, the template's, or both; apply what each .rej file holds by hand, "
+            "then delete it. Files:\n" + "".join(f"  {name}\n" for name in conflicted),
+            file=sys.stderr,
+        )
+    return 0
+
+
+# The heading of a release in the template's CHANGELOG.md: "## 1.3.0 (2026-11-30)".
+RELEASE_HEADING = re.compile(r"^## (\S+)(?: .*)?$", flags=re.M)
+NOTES_START = "Release notes of the template, {start} -> {end} (its CHANGELOG.md):"
+NOTES_END = "End of the release notes."
+
+
+def release_notes(changelog: str, start: str, end: str) -> str:
+    """The sections of `changelog` (the template's CHANGELOG.md text) of the releases after
+    version `start` up to `end` (PEP 440), newest first as written, each with its heading;
+    "" when there are none (and for "Unreleased" and other headings that are no version)."""
+    sections = []
+    headings = list(RELEASE_HEADING.finditer(changelog))
+    for heading, following in zip(headings, [*headings[1:], None], strict=True):
+        try:
+            version = Version(heading.group(1))
+        except InvalidVersion:
+            continue
+        if Version(start) < version <= Version(end):
+            stop = following.start() if following else len(changelog)
+            sections.append(changelog[heading.start() : stop].strip())
+    return "\n\n".join(sections)
+
+
+def print_release_notes(changelog: Path, start: str, end: str) -> int:
+    """The `release-notes` migration: print the notes between the two releases, framed by
+    NOTES_START and NOTES_END (the project's template-update script reads them between
+    these lines), or that there are none; always 0."""
+    text = changelog.read_text(encoding="utf-8") if changelog.is_file() else ""
+    notes = release_notes(text, start, end)
+    if notes:
+        print(NOTES_START.format(start=start, end=end), notes, NOTES_END, sep="\n", file=sys.stderr)
+    else:
+        print(
+            f"The template's CHANGELOG.md has no entries after {start} up to {end}.",
             file=sys.stderr,
         )
     return 0
@@ -276,6 +321,8 @@ def main(argv: list[str]) -> int:
         )
     if command == "report-conflicts":
         return report_conflicts(Path(answers_file).resolve().parent)
+    if command == "release-notes":  # the CHANGELOG's path, then the two versions
+        return print_release_notes(Path(answers_file), *args)
     print(f"unknown migration {command!r}", file=sys.stderr)
     return 2
 

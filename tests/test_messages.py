@@ -87,6 +87,11 @@ def test_the_closing_messages_install_and_relock_this_project(
     template.release("1.1.0", recommend={"torch": "2.14.1"})
     updated = copier("update", "--trust", "--defaults", cwd=project)
 
+    # The template's notes since 1.0.0, from its CHANGELOG; no conflicts, none spoken of.
+    assert "Release notes of the template, 1.0.0 -> 1.1.0 (its CHANGELOG.md):\n## 1.1.0" in updated
+    message = updated.split("Why the template's pins may have changed:", 1)[1]
+    assert "release notes above" in message and "conflict" not in message.lower()
+    assert "Resolve the conflicts" not in updated
     [relock] = message_lines(updated, "re-lock and reinstall:")
     assert relock == EXPECTED_RELOCK[manager, backend]
     assert relock in (project / "README.md").read_text()  # the project's README says the same
