@@ -70,6 +70,7 @@ from extensions.index_model import (  # noqa: E402
     MODEL,
     VARIANT_PREFIXES,
 )
+from extensions.index_urls import index_url_error  # noqa: E402
 
 QUESTIONS_PATH = Path(__file__).resolve().parent.parent / "copier.yml"
 
@@ -122,7 +123,7 @@ def jinja_globals() -> dict[str, object]:
         gpu_fixes=gpu_fixes,
         credential_commands=configs.credential_commands,
         **project_tools.jinja_globals(MODEL),
-        **answer_rules.VALIDATORS,
+        **(answer_rules.VALIDATORS | {"index_url_error": index_url_error}),
     )
 
 

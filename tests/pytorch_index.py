@@ -426,5 +426,5 @@ class StandInIndex(StandInServer):
     """`with StandInIndex() as index:` serves the model's index on 127.0.0.1 (or `content`);
     `index.url` is the `/whl` base (`/simple` for a `HostileContent`)."""
 
-    def __init__(self, content: IndexContent | None = None):
-        super().__init__(content or IndexContent())
+    def __init__(self, content: IndexContent | None = None, host: str = "127.0.0.1"):
+        super().__init__(content or IndexContent(), host)

@@ -24,6 +24,7 @@ It runs on daemon threads: it stops with the test process if a test does not sto
 
 from __future__ import annotations
 
+import socket
 import sys
 import threading
 from collections import Counter
@@ -177,15 +178,22 @@ class _Server(ThreadingHTTPServer):
             super().handle_error(request, client_address)
 
 
-class StandInServer:
-    """`with StandInServer(content) as index:` serves `content` on 127.0.0.1; `index.url` is
-    the index's URL, `index.content` what it serves and was asked."""
+class _Server6(_Server):
+    address_family = socket.AF_INET6
 
-    def __init__(self, content: Content):
+
+class StandInServer:
+    """`with StandInServer(content) as index:` serves `content` on 127.0.0.1 (or on IPv6's
+    loopback, `host="::1"`); `index.url` is the index's URL, `index.content` what it serves
+    and was asked."""
+
+    def __init__(self, content: Content, host: str = "127.0.0.1"):
         self.content = content
         self.stopping = threading.Event()  # wakes the drips
-        self.server = _Server(("127.0.0.1", 0), _handler(content, self.stopping))
-        self.url = f"http://127.0.0.1:{self.server.server_port}{content.url_path}"
+        server = _Server6 if ":" in host else _Server
+        self.server = server((host, 0), _handler(content, self.stopping))
+        netloc = f"[{host}]" if ":" in host else host
+        self.url = f"http://{netloc}:{self.server.server_port}{content.url_path}"
         self.thread = threading.Thread(
             target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
         )

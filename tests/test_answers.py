@@ -19,6 +19,7 @@ from copier.errors import UserMessageError
 from extensions import answers as rules
 from extensions import configs, index_model
 from extensions.copier_hooks import questions
+from extensions.index_urls import index_url_error
 from tests.facts import RECOMMENDED_TORCH, has_family, lacks_family, newest_release
 from tests.tools import (
     BIN,
@@ -148,6 +149,10 @@ INVALID = [
     ({"pytorch_index_url": "https://a.b.c.123/whl"}, "Give a valid IPv4 address or host"),
     ({"pytorch_index_url": "https://[fe80::1%25eth0]/whl"}, "Leave the zone out"),
     ({"pytorch_index_url": "https://mirror.example:/whl"}, "Give the port after the colon"),
+    (  # poetry's lock cannot read a bracketed host (uv's and pip's can: tests/test_mirrors.py)
+        {"package_manager": "poetry", "pytorch_index_url": "https://[2001:db8::1]:8443/whl"},
+        "Give the mirror's host name (one your DNS or /etc/hosts resolves to that address)",
+    ),
     ({"project_name": "torch"}, "Name the project after what it does"),
     ({"project_name": "TorchVision"}, "its distribution 'torchvision'"),
     ({"project_name": "sympy"}, "Name the project after what it does"),
@@ -474,7 +479,8 @@ def test_the_distribution_name_falls_back_to_the_package():
     ],
 )
 def test_index_urls_are_accepted(url):
-    assert rules.index_url_error(url) == ""
+    assert index_url_error(url) == ""
+    assert index_url_error(url, "uv") == index_url_error(url, "pip") == ""
 
 
 @pytest.mark.parametrize(

@@ -188,3 +188,21 @@ def torch_sources(project, manager) -> set[str]:
 def one_release(torch: str = "2.13.0") -> Model:
     """The template's model with one torch release: a smaller stand-in."""
     return dataclasses.replace(MODEL, releases={torch: MODEL.releases[torch]})
+
+
+@pytest.mark.tools
+@pytest.mark.parametrize("manager", ["uv", "pip"])
+def test_a_mirror_on_an_ipv6_address_serves_uv_and_pip(tmp_path, manager):
+    """A mirror answered by its IPv6 address (`http://[::1]:PORT/whl`, as `https://[2001:db8::1]`
+    would be) is taken as written, and uv and pip resolve the project against it. (poetry
+    2.5.1's lock fails on it, `'%5b::1%5d:PORT' is not a valid host or port`: a poetry project
+    is refused such a URL at copy time, `extensions/index_urls.py`.)"""
+    with StandInIndex(IndexContent(model=one_release()), host="::1") as index:
+        assert index.url.startswith("http://[::1]:")
+        project = render_project(tmp_path / "project", manager, "cpu", index.url)
+        assert set(index_urls(project, manager).values()) == {f"{index.url}/cpu"}
+        sh(RESOLVE[manager], project)
+    if manager == "uv":
+        assert torch_sources(project, manager) == {f"{index.url}/cpu"}
+    else:
+        assert installed_version(project / ".venv/bin/python", "torch") == "2.13.0+cpu"
