@@ -72,9 +72,14 @@ def test_copier_installed_as_a_tool_creates_from_a_git_url_and_updates(tmp_path)
     }
     (tmp_path / "uv-only").mkdir()
     (tmp_path / "uv-only" / "uv").symlink_to(BIN / "uv")
-    install, copy = readme_lines("Create a project")
+    install, on_path, copy = readme_lines("Create a project")
 
     sh(install, tmp_path, **tools)
+    home = tmp_path / "home"  # the shell's startup files `uv tool update-shell` edits
+    home.mkdir()
+    not_yet = os.pathsep.join(tools["PATH"].split(os.pathsep)[1:])  # a shell before it
+    sh(on_path, tmp_path, **{**tools, "HOME": str(home), "SHELL": "/bin/bash", "PATH": not_yet})
+    assert str(tool_bin) in "".join(f.read_text() for f in home.iterdir() if f.is_file())
     assert shutil.which("copier", path=tools["PATH"]) == str(tool_bin / "copier")
     sh(f"{copy.replace(HOSTED_URL, f'file://{hosted}')} --defaults", tmp_path, **tools)
 

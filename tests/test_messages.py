@@ -110,3 +110,6 @@ def test_the_docs_relock_line_is_the_default_projects():
     [block] = re.findall(r"```bash\n(.*?)```", page, flags=re.S)
     relock = block.splitlines()[-1].split("  #")[0].strip()
     assert relock == EXPECTED_RELOCK["uv", "cpu"]  # run by the test above, as printed
+    prose = " ".join(page.split())
+    for line in EXPECTED_RELOCK.values():  # the other managers' lines it names, as printed
+        assert f"`{line}`" in prose or line.split(" --extra")[0] in prose

@@ -42,7 +42,7 @@ CHECKS = (
     "poetry run just test",
     "poetry run just doctor",
 )
-ANSWERS = Path(".copier-answers.yml")
+ANSWERS = Path(".copier-answers.yml")  # where Copier records the template and answers
 # The template's after-update migration prints its release notes between these lines.
 RELEASE_NOTES = re.compile(
     r"^Release notes of the template, .*?\n(.*?)\nEnd of the release notes\.$",
@@ -106,7 +106,14 @@ def relocked() -> bool:
     """Re-lock with the project's manager (`RELOCK`, in order); False, saying why, if it fails."""
     for line in RELOCK:
         if (relock := run(line)).returncode:
-            print(relock.stdout, relock.stderr, f"`{line}` failed: fix it, then rerun.", sep="\n")
+            print(
+                relock.stdout,
+                relock.stderr,
+                f"Fix what stopped `{line}`, run it and the lines after it yourself "
+                f"({' && '.join(RELOCK)}), then review (git diff) and commit: the update is "
+                "applied and not committed, so a rerun would find the template up to date.",
+                sep="\n",
+            )
             return False
     return True
 
@@ -150,23 +157,37 @@ def github_output(**values: str) -> None:
             output.writelines(f"{key}={value}\n" for key, value in values.items())
 
 
+def newer_release(start: str) -> bool | None:
+    """Whether the template has a release newer than `start` (Copier's check-update); None,
+    saying why, when that cannot be told (no answers file here, Copier failed)."""
+    if not ANSWERS.is_file():
+        print(
+            f"Run this in the project's root folder, beside {ANSWERS}, where Copier records the "
+            "template it was made from: there is no such file here.",
+            file=sys.stderr,
+        )
+        return None
+    check = run([*COPIER, "check-update", "--quiet", "--answers-file", str(ANSWERS)])
+    if check.returncode not in (0, 2):
+        print(check.stdout, check.stderr, sep="\n", file=sys.stderr)
+        return None
+    if check.returncode == 0:
+        print(f"Up to date: template {start} is its newest release; nothing changed.")
+        github_output(updated="false")
+    return check.returncode == 2
+
+
 def main(argv: list[str]) -> int:
     """Update, re-lock, check and report (see the module's docstring); the exit status."""
     parser = argparse.ArgumentParser(description="Update from the template, as the workflow does")
     parser.add_argument("--no-checks", action="store_true", help="skip the CI's checks")
     parser.add_argument("--report", type=Path, help="also write the report to this file")
     args = parser.parse_args(argv)
-    start = recorded_version()
-    check = run([*COPIER, "check-update", "--quiet"])
-    if check.returncode == 0:
-        print(f"Up to date: template {start} is its newest release; nothing changed.")
-        github_output(updated="false")
-        return 0
-    if check.returncode != 2:
-        print(check.stdout, check.stderr, sep="\n", file=sys.stderr)
-        return 1
+    start = recorded_version() if ANSWERS.is_file() else "unknown"
+    if not (newer := newer_release(start)):
+        return 0 if newer is False else 1
     before = pins()
-    update = run([*COPIER, "update", "--trust", "--defaults"])
+    update = run([*COPIER, "update", "--trust", "--defaults", "--answers-file", str(ANSWERS)])
     if update.returncode:
         print(update.stdout, update.stderr, "The update stopped: nothing to commit.", sep="\n")
         return 1
@@ -175,20 +196,14 @@ def main(argv: list[str]) -> int:
     notes = RELEASE_NOTES.search(update.stderr)
     conflicted = conflicts()
     checks = [] if args.no_checks else run_checks()
+    after = recorded_version()
     text = report(
-        start,
-        recorded_version(),
-        notes.group(1) if notes else "",
-        moved_pins(before, pins()),
-        checks,
-        conflicted,
+        start, after, notes[1] if notes else "", moved_pins(before, pins()), checks, conflicted
     )
     print(text)
     if args.report:
         args.report.write_text(text, encoding="utf-8")
-    github_output(
-        updated="true", version=recorded_version(), draft="true" if conflicted else "false"
-    )
+    github_output(updated="true", version=after, draft="true" if conflicted else "false")
     return 0
 
 
