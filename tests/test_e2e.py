@@ -417,6 +417,8 @@ def test_stale_torchrun_variables_say_what_they_wait_for_and_stop(trainer):
         (["--batch-size", "63"], TORCHRUN_2, "--batch-size 63 does not split over 2 micro-batches"),
         (["--device", "banana"], {}, "argument --device: choose one of cpu, cuda, mps, xpu"),
         (["--device", "cuda"], {}, "argument --device: this machine's torch finds no cuda"),
+        (["--device", "cpu:"], {}, "argument --device: choose one of cpu, cuda, mps, xpu"),
+        (["--num-samples", "1"], {}, "leaves 1 training and 0 validation samples: pass more"),
         ([], {"LOCAL_RANK": "0"}, "LOCAL_RANK set but not RANK, WORLD_SIZE"),
     ],
 )

@@ -31,6 +31,9 @@ def test_the_saved_config_reads_back_as_the_same_run(tmp_path):
         ("epochs = -2\n", "epochs: pass a number above 0, not -2"),
         ("amp = 1\n", "amp: 1 is not true or false"),
         ("epochs = [1]\n", "epochs: [1] is not a single value"),
+        ("compile_backend = true\n", "compile_backend: True is not a string"),
+        ("epochs = true\n", "epochs: True is not a number"),
+        ('device = "cpu:"\n', "device: choose one of cpu, cuda, mps, xpu"),
         ("epochs = \n", "exp.toml: "),
     ],
 )

@@ -1,5 +1,7 @@
 import ast
 import dataclasses
+import re
+import socket
 import sys
 from pathlib import Path
 
@@ -10,10 +12,12 @@ from tensorboard.backend.event_processing.event_accumulator import (  # type: ig
 )
 
 import demo
+from demo import checkpoint
 from demo import train as training
 from demo.checkpoint import CheckpointError
 from demo.config import Config
 from demo.metrics import Metrics
+from demo.predict import load_model
 from demo.train import train
 
 
@@ -73,6 +77,50 @@ def test_a_signal_inside_an_epoch_saves_and_the_rerun_ends_as_an_uninterrupted_r
     assert run(epochs=3, checkpoint=path)["losses"] == run(epochs=3)["losses"]
 
 
+def test_a_signal_without_a_checkpoint_says_nothing_was_saved(capsys):
+    stopped = train(Config(device="cpu", epochs=3), SignalAtStep(5))
+    assert stopped["stopped"]
+    assert "after step 5: not saved (no --checkpoint)" in capsys.readouterr().out
+
+
+def fsdp_checkpoint(path):
+    """The checkpoint at `path` as an FSDP run saves it: its model and optimizer in shards."""
+    state = torch.load(path, weights_only=True)
+    del state["model"], state["optimizer"]
+    torch.save({**state, "shards": f"{path.name}.shards-12"}, path)
+
+
+def test_an_fsdp_checkpoint_resumed_without_fsdp_is_refused_with_the_fix(tmp_path):
+    path = tmp_path / "run.pt"
+    run(epochs=1, checkpoint=path)
+    fsdp_checkpoint(path)
+    with pytest.raises(CheckpointError, match="FSDP run: resume it under torchrun"):
+        run(epochs=2, checkpoint=path)
+
+
+def test_an_fsdp_checkpoint_without_its_shards_is_refused_with_the_fix(tmp_path):
+    path = tmp_path / "run.pt"
+    run(epochs=1, checkpoint=path)
+    fsdp_checkpoint(path)
+    with pytest.raises(CheckpointError, match="run.pt.shards-12\\) are missing: restore them"):
+        checkpoint.check_resumable(path, torch.load(path, weights_only=True), sharded=True)
+
+
+def test_predict_on_an_fsdp_checkpoint_names_the_best_model_file(tmp_path):
+    path = tmp_path / "run.pt"
+    run(epochs=1, checkpoint=path)
+    fsdp_checkpoint(path)
+    with pytest.raises(CheckpointError, match="no whole model .* pass .*run.best.pt"):
+        load_model(path, torch.device("cpu"))
+    assert load_model(tmp_path / "run.best.pt", torch.device("cpu"))
+
+
+def test_resuming_from_the_best_model_file_names_the_run_checkpoint(tmp_path):
+    run(epochs=1, checkpoint=tmp_path / "run.pt")
+    with pytest.raises(CheckpointError, match="best-model file .* pass the run's checkpoint"):
+        run(epochs=2, checkpoint=tmp_path / "run.best.pt")
+
+
 def test_best_model_is_kept_beside_the_last_checkpoint(tmp_path):
     path = tmp_path / "run.pt"
     result = run(epochs=3, checkpoint=path)
@@ -94,6 +142,44 @@ def test_a_checkpoint_of_other_settings_is_refused_with_the_difference(tmp_path,
     run(epochs=1, checkpoint=path)
     with pytest.raises(CheckpointError, match=message):
         run(epochs=2, checkpoint=path, **changed)
+
+
+def test_a_checkpoint_of_another_number_of_processes_is_refused_with_the_fix(tmp_path):
+    path = tmp_path / "run.pt"
+    run(epochs=1, checkpoint=path)
+    state = torch.load(path, weights_only=True)
+    torch.save({**state, "world_size": 2}, path)  # as a run under torchrun --nproc-per-node 2
+    with pytest.raises(CheckpointError, match="with 2 process\\(es\\), not 1: resume it with 2"):
+        run(epochs=2, checkpoint=path)
+
+
+def test_a_checkpoint_of_more_epochs_than_asked_is_refused_with_the_fix(tmp_path):
+    path = tmp_path / "run.pt"
+    run(epochs=2, checkpoint=path)
+    with pytest.raises(CheckpointError, match="trained 2 epochs, more than --epochs 1: pass"):
+        run(epochs=1, checkpoint=path)
+
+
+def test_a_diverging_run_stops_naming_the_step_and_the_fix_and_writes_no_losses(tmp_path):
+    output = tmp_path / "losses.json"
+    with pytest.raises(SystemExit) as exit:
+        training.main(["--lr", "1e30", "--device", "cpu", "--output", str(output)])
+    assert re.search(r"loss is nan at step \d+: training diverged; lower --lr", str(exit.value))
+    assert not output.exists()
+
+
+def test_the_saved_config_keeps_the_device_as_given_under_torchrun(tmp_path, monkeypatch):
+    launch = {"RANK": "0", "LOCAL_RANK": "0", "WORLD_SIZE": "1", "MASTER_ADDR": "127.0.0.1"}
+    for name, value in {**launch, "MASTER_PORT": str(free_port())}.items():
+        monkeypatch.setenv(name, value)
+    training.main(["--epochs", "1", "--log-dir", str(tmp_path / "tb")])
+    assert "device =" not in (tmp_path / "tb/config.toml").read_text()  # each rank finds its own
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
 
 
 def test_two_micro_batches_take_the_steps_of_one_batch():
@@ -147,6 +233,9 @@ def test_deterministic_training_reduces_the_loss_and_repeats_bit_for_bit(determi
         (["--batch-size", "63"], "--batch-size 63 does not split over 2 micro-batches"),
         (["--accumulation", "3"], "--batch-size 64 does not split over 6 micro-batches"),
         (["--device", "banana"], "argument --device: choose one of cpu, cuda, mps, xpu"),
+        (["--device", "cpu:"], "argument --device: choose one of cpu, cuda, mps, xpu"),
+        (["--num-samples", "3", "--val-fraction", "0.9"], "leaves 0 training and 3 validation"),
+        (["--num-samples", "1"], "leaves 1 training and 0 validation samples: pass more"),
     ],
 )
 def test_arguments_that_cannot_train_are_refused_with_the_fix(monkeypatch, capsys, args, message):

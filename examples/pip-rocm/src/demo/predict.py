@@ -18,7 +18,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from .checkpoint import CheckpointError, load
+from .checkpoint import CheckpointError, best_path, load
 from .config import device_name
 from .device import get_device
 from .train import make_model
@@ -30,6 +30,10 @@ def load_model(path: Path, device: torch.device) -> nn.Module:
     state = load(path)
     if state is None:
         raise CheckpointError(f"{path} does not exist: pass the .best.pt file a training run wrote")
+    if "model" not in state:  # an FSDP run's checkpoint: its model is in shards
+        raise CheckpointError(
+            f"{path} holds no whole model (an FSDP run's checkpoint): pass {best_path(path)}"
+        )
     model = make_model()
     model.load_state_dict(state["model"])
     return model.to(device).eval()

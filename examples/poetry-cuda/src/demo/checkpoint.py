@@ -118,6 +118,48 @@ def check_settings(path: Path, saved: dict[str, Any], settings: dict[str, Any]) 
         )
 
 
+def check_resumable(path: Path, state: dict[str, Any], sharded: bool) -> None:
+    """Raises CheckpointError when the checkpoint `state` read from `path` is no run this
+    one can resume: a best-model file (the model only), or an FSDP run's checkpoint without
+    its shards or without FSDP (`sharded` False: not under torchrun with --sharding fsdp)."""
+    if "settings" not in state:
+        run = path.with_name(path.name.replace(".best", "", 1))
+        raise CheckpointError(
+            f"{path} is a best-model file (the model only): pass the run's checkpoint {run}"
+        )
+    if "shards" in state and not sharded:
+        raise CheckpointError(
+            f"{path} is the checkpoint of an FSDP run: resume it under torchrun with "
+            "--sharding fsdp and the same number of processes"
+        )
+    if "shards" in state and not (path.with_name(state["shards"])).is_dir():
+        raise CheckpointError(
+            f"the shards of {path} ({path.with_name(state['shards'])}) are missing: restore "
+            "them, or start a new run with another --checkpoint path"
+        )
+
+
+def check_processes(path: Path, saved: int, processes: int) -> None:
+    """Raises CheckpointError when the run saved at `path` had `saved` processes and this one
+    has `processes`: the epoch's loss so far is summed over the saved run's ranks."""
+    if saved != processes:
+        raise CheckpointError(
+            f"{path} is the checkpoint of a run with {saved} process(es), not {processes}: "
+            f"resume it with {saved} (torchrun --nproc-per-node), or start a new run with "
+            "another --checkpoint path"
+        )
+
+
+def check_epochs(path: Path, trained: int, epochs: int) -> None:
+    """Raises CheckpointError when the run saved at `path` has `trained` epochs, more than
+    the `epochs` this one asks for (its losses would hold epochs it did not ask for)."""
+    if epochs < trained:
+        raise CheckpointError(
+            f"{path} has trained {trained} epochs, more than --epochs {epochs}: pass --epochs "
+            f"{trained} or more, or start a new run with another --checkpoint path"
+        )
+
+
 def load_on_every_rank(path: Path) -> dict[str, Any] | None:
     """`load(path)` from the file rank 0 sees, on every rank of the group (ranks may see
     different files: node-local disks, relative paths), so that all resume alike or all

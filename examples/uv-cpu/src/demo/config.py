@@ -56,8 +56,8 @@ def fraction(text: str) -> float:
 
 def device_name(text: str) -> str:
     """An argparse type: a device this torch can run on, as `cpu`, `cuda` or `cuda:1`."""
-    kind, _, index = text.partition(":")
-    if kind not in DEVICE_TYPES or (index and not index.isdigit()):
+    kind, colon, index = text.partition(":")
+    if kind not in DEVICE_TYPES or (colon and not index.isdigit()):
         choices = ", ".join(DEVICE_TYPES)
         raise argparse.ArgumentTypeError(f"choose one of {choices} (cuda:1 for a GPU), not {text}")
     if not available(kind):
@@ -173,12 +173,17 @@ def from_toml(path: Path, error: Callable[[str], Any]) -> dict[str, Any]:
     return values
 
 
+def expected(parse: Callable[[str], Any]) -> str:
+    """What a setting parsed by `parse` takes, as a TOML value: a number or a string."""
+    return "a number" if parse.__name__ in ("int", "float", "fraction") else "a string"
+
+
 def from_toml_value(value: Any, parse: Callable[[str], Any] | None) -> Any:
     """A TOML value checked as its flag would be (`parse` None: a switch, true or false)."""
     if parse is None or isinstance(value, bool):
         if parse is None and isinstance(value, bool):
             return value
-        raise TypeError(f"{value!r} is not {'true or false' if parse is None else 'a number'}")
+        raise TypeError(f"{value!r} is not {'true or false' if parse is None else expected(parse)}")
     if isinstance(value, (dict, list)):
         raise TypeError(f"{value!r} is not a single value")
     return parse(str(value))

@@ -12,6 +12,12 @@ from torch.utils.data import DataLoader, Dataset, DistributedSampler, TensorData
 FEATURES = 16  # the inputs of one sample (the model in train.py takes as many)
 
 
+def split_sizes(num_samples: int, val_fraction: float) -> list[int]:
+    """The sizes of the training and validation sets of `num_samples`, `val_fraction` held out."""
+    held_out = round(num_samples * val_fraction)
+    return [num_samples - held_out, held_out]
+
+
 def make_datasets(num_samples: int, val_fraction: float, seed: int) -> tuple[Dataset, Dataset]:
     """The training and validation sets: a noisy linear regression problem, y = x @ w + b +
     noise, `val_fraction` of it held out (the same split for a seed)."""
@@ -19,9 +25,8 @@ def make_datasets(num_samples: int, val_fraction: float, seed: int) -> tuple[Dat
     inputs = torch.randn(num_samples, FEATURES, generator=generator)
     weights = torch.randn(FEATURES, 1, generator=generator)
     targets = inputs @ weights + 0.5 + 0.1 * torch.randn(num_samples, 1, generator=generator)
-    held_out = round(num_samples * val_fraction)
     train, val = random_split(
-        TensorDataset(inputs, targets), [num_samples - held_out, held_out], generator=generator
+        TensorDataset(inputs, targets), split_sizes(num_samples, val_fraction), generator=generator
     )
     return train, val
 

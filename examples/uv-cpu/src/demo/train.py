@@ -114,6 +114,10 @@ class Run:
     best: float = math.inf  # the lowest validation loss so far
 
 
+class DivergedError(RuntimeError):
+    """The loss is no longer a finite number; the message names the step and the fix."""
+
+
 def make_loaders(config: Config, rank: int, world_size: int):
     """The training and validation loaders of this rank; each rank takes its part of the
     global batch, in `accumulation` micro-batches."""
@@ -170,6 +174,7 @@ def state_of(run: Run) -> dict[str, Any]:
     state = {
         "format": checkpoint.FORMAT,
         "settings": run.config.settings(),
+        "world_size": run.world_size,
         "config": run.config.to_toml(),
         "progress": {"epoch": run.epoch, "step": run.step, "done": run.done, "total": run.total},
         "losses": run.losses,
@@ -188,7 +193,10 @@ def state_of(run: Run) -> dict[str, Any]:
 
 def restore(run: Run, state: dict[str, Any], path: Path) -> None:
     """Continue `run` from the `state` of the checkpoint at `path` (as `state_of` made it)."""
+    checkpoint.check_resumable(path, state, run.sharded)
     checkpoint.check_settings(path, state["settings"], run.config.settings())
+    checkpoint.check_processes(path, state.get("world_size", run.world_size), run.world_size)
+    checkpoint.check_epochs(path, state["progress"]["epoch"], run.config.epochs)
     if run.sharded:
         sharding.load_shards(run.net, run.optimizer, path.with_name(state["shards"]))
     else:
@@ -279,11 +287,17 @@ def run_epoch(run: Run, metrics: Metrics, preemption: Preemption) -> bool:
     (after a checkpoint)."""
     for batches in steps(run):
         loss = optimizer_step(run, batches)
+        if not math.isfinite(loss):
+            raise DivergedError(
+                f"the loss is {loss} at step {run.step}: training diverged; lower --lr (now "
+                f"{run.config.lr}) or clip the gradients (--clip-grad-norm 1.0)"
+            )
         run.total += loss
         metrics.step(run.step, run.epoch, run.done, run.steps_per_epoch, loss, lr_of(run))
         if preemption.agreed(run.device):
             save(run)
-            metrics.say(f"stopped by signal {preemption.signal} after step {run.step}: saved")
+            saved = "saved" if run.config.checkpoint else "not saved (no --checkpoint)"
+            metrics.say(f"stopped by signal {preemption.signal} after step {run.step}: {saved}")
             return False
         if run.config.checkpoint_every and run.step % run.config.checkpoint_every == 0:
             save(run)
@@ -397,6 +411,13 @@ def parse_args(argv: list[str] | None = None) -> tuple[Config, Launch | None]:
         launch = launch_from_env()
     except LaunchError as error:
         cli.error(str(error))
+    train_size, val_size = data.split_sizes(config.num_samples, config.val_fraction)
+    if not (train_size and val_size):
+        cli.error(
+            f"--num-samples {config.num_samples} with --val-fraction {config.val_fraction} "
+            f"leaves {train_size} training and {val_size} validation samples: pass more "
+            "--num-samples (or another --val-fraction) so that both have some"
+        )
     parts = (launch.world_size if launch else 1) * config.accumulation
     if config.batch_size % parts:
         cli.error(
@@ -425,15 +446,16 @@ def main(argv: list[str] | None = None) -> None:
         make_deterministic()
     with Preemption() as preemption:
         try:
-            config = start_group(config, launch) if launch else config
-            result = train(config, preemption)
+            # The config as given is saved: each process's own device is its run's only.
+            process_config = start_group(config, launch) if launch else config
+            result = train(process_config, preemption)
             write_outputs(config, result)
             if launch:
                 # DDP holds reference cycles: free the model while its process group exists
                 # (left to the interpreter's exit, after the group is gone, it can abort).
                 gc.collect()
                 dist.barrier()
-        except (DeviceError, LaunchError, CheckpointError) as error:
+        except (DeviceError, LaunchError, CheckpointError, DivergedError) as error:
             sys.exit(f"error: {error}")
         finally:
             if launch and dist.is_initialized():
