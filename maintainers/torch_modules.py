@@ -57,9 +57,9 @@ TRITON_BUILDS = frozenset(
 )
 # The generated project's dev group (template/pyproject.toml.jinja, [dependency-groups] dev):
 # the matrix's `tools` less the managers and pip, which the project does not import.
-DEV_GROUP = tuple(
-    sorted(canonicalize_name(name) for name in MODEL.tools if name not in ("pip", "uv", "poetry"))
-)
+# The dev tools whose modules are read (recorded in `dev_tools`); the project's dev group also
+# has pytest-cov and rust-just (`tools` in torch_matrix.yml), not read yet.
+DEV_GROUP = ("mypy", "pre-commit", "pre-commit-hooks", "pytest", "ruff")
 HEADER = """\
 # What a torch install puts on the import path: the top-level modules of torch's wheel and of
 # every wheel pip installs with it, per distribution. A project package may not take any of
