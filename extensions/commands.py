@@ -199,7 +199,6 @@ def container_steps(
     lock_file = backend.lock_file if backend else "pylock.toml"
     return ContainerSteps(
         env={"PIP_DISABLE_PIP_VERSION_CHECK": "1"},
-        # pip itself: not on the cache mount, so no cache in the image layer (hadolint DL3042).
         setup=f"python -m venv .venv && {PIP_UPGRADE.replace('install', 'install --no-cache-dir')}",
         lock_files=(lock_file,),
         dependencies=f"pip install --require-hashes -r {lock_file}",
